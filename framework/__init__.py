@@ -1,0 +1,1 @@
+"""EVerest-wire-compatible component framework: definitions, module runtime and manager (no OCPP knowledge)."""
