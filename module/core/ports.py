@@ -1,0 +1,62 @@
+"""What the charge point core needs from the charger and what it tells it: small ports that module/impl fills.
+
+The core never knows that these become MQTT commands and vars; tests can drive it with plain objects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class ChargerPort(Protocol):
+    """Commands the core gives to the charger's modules (EVSE managers, auth, system)."""
+
+    async def stop_transaction(self, connector_id: int, reason: str, id_tag: str | None = None) -> bool: ...
+
+    async def pause_charging(self, connector_id: int) -> bool: ...
+
+    async def resume_charging(self, connector_id: int) -> bool: ...
+
+    async def force_unlock(self, connector_id: int) -> bool: ...
+
+    async def set_available(self, connector_id: int, available: bool) -> bool:
+        """Enable or disable a connector on behalf of the CSMS; connector 0 means the whole charge point."""
+        ...
+
+    async def is_reset_allowed(self, reset_type: str) -> bool: ...
+
+    async def reset(self, reset_type: str) -> None: ...
+
+    async def set_system_time(self, timestamp: str) -> bool: ...
+
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
+        """Hand a RemoteStartTransaction token to the charger's authorization module."""
+        ...
+
+    async def data_transfer(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Forward a CSMS DataTransfer; None when no module handles data transfers."""
+        ...
+
+    async def set_connection_timeout(self, seconds: int) -> None: ...
+
+
+class EventPort(Protocol):
+    """What the core reports to the rest of the charger (published as vars of the provided interfaces)."""
+
+    def connection_changed(self, connected: bool) -> None: ...
+
+    def boot_notification_response(self, response: dict[str, Any]) -> None: ...
+
+    def transaction_event(self, event: str, connector_id: int, session_id: str,
+                          transaction_id: int | None) -> None:
+        """`event` is Started, Updated or Ended, as the ocpp interface's ocpp_transaction_event has it."""
+        ...
+
+    def transaction_event_response(self, session_id: str, transaction_id: int | None,
+                                   id_tag_info: dict[str, Any] | None) -> None: ...
+
+    def validate_result_update(self, connector_id: int, id_tag_info: dict[str, Any]) -> None: ...
+
+    def security_event(self, event_type: str, info: str | None, critical: bool) -> None: ...
+
+    def ocpp_message(self, direction: str, message: str) -> None: ...
