@@ -1,0 +1,239 @@
+"""Transactions: StartTransaction / MeterValues / StopTransaction from EVSE session events, durable end to end.
+
+Every transaction message goes through the queue's transactional lane, so it is on disk before it is sent and
+survives network loss and power loss. Until the CSMS answers StartTransaction the transaction carries the
+queue's local placeholder id; the queue rewrites queued messages once the real id is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from module.core.meter_values import Measurement, energy_wh, sampled_values
+from module.core.ports import ChargerPort, EventPort
+from module.core.stop_reasons import ocpp_stop_reason
+
+log = logging.getLogger(__name__)
+
+ID_TAG_MAX = 20
+
+
+class TransactionQueue(Protocol):
+    async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str) -> Any: ...
+
+    def placeholder_transaction_id(self, session_id: str) -> int: ...
+
+
+class TransactionJournal(Protocol):
+    """The transactions table: what power-loss recovery reads back after a restart."""
+
+    def open(self, session_id: str, connector_id: int, id_tag: str, meter_start: int, start_time: str,
+             reservation_id: int | None, placeholder_id: int) -> None: ...
+
+    def set_csms_id(self, session_id: str, transaction_id: int) -> None: ...
+
+    def update_meter(self, session_id: str, meter_wh: int, timestamp: str) -> None: ...
+
+    def close(self, session_id: str, meter_stop: int, stop_time: str, reason: str) -> None: ...
+
+    def open_transactions(self) -> list[dict[str, Any]]: ...
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Transaction:
+    session_id: str
+    connector_id: int
+    id_tag: str
+    meter_start: int
+    start_time: str
+    transaction_id: int
+    reservation_id: int | None = None
+    stop_data: list[dict[str, Any]] = field(default_factory=list)
+    sampler: asyncio.Task | None = None
+    id_tag_info: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MeterSettings:
+    sample_interval: int
+    sampled_data: list[str]
+    stop_sampled_data: list[str]
+    aligned_data: list[str]
+    stop_aligned_data: list[str]
+
+
+METER_JOURNAL_PERIOD_S = 10.0
+
+
+class TransactionManager:
+    def __init__(self, queue: TransactionQueue, journal: TransactionJournal, charger: ChargerPort,
+                 events: EventPort, meter_settings: Callable[[], MeterSettings],
+                 stop_on_invalid_id: Callable[[], bool], remember_id_tag: Callable[[str, dict[str, Any]], None],
+                 send_normal: Callable[[str, dict[str, Any]], Awaitable[Any]]):
+        """`send_normal` sends a CALL on the normal lane (MeterValues outside a transaction are not billing data)."""
+        self._queue = queue
+        self._send_normal = send_normal
+        self._journal = journal
+        self._charger = charger
+        self._events = events
+        self._meter_settings = meter_settings
+        self._stop_on_invalid_id = stop_on_invalid_id
+        self._remember_id_tag = remember_id_tag
+        self.active: dict[int, Transaction] = {}
+        self.measurements: dict[int, Measurement] = {}
+        self._by_session: dict[str, Transaction] = {}
+        self._journal_written: dict[str, float] = {}
+        self.stopped: dict[str, asyncio.Event] = {}
+
+    # -- meter readings -------------------------------------------------------------------------------------
+    def on_measurement(self, connector_id: int, measurement: Measurement) -> None:
+        self.measurements[connector_id] = measurement
+        transaction = self.active.get(connector_id)
+        if transaction is None:
+            return
+        now = time.monotonic()
+        if now - self._journal_written.get(transaction.session_id, 0.0) >= METER_JOURNAL_PERIOD_S:
+            self._journal_written[transaction.session_id] = now
+            self._journal.update_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+
+    def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
+        measurement = self.measurements.get(connector_id)
+        if measurement is None:
+            return None
+        values = sampled_values(measurement, measurands, context)
+        return {"timestamp": utc_now(), "sampledValue": values} if values else None
+
+    # -- session events ---------------------------------------------------------------------------------------
+    async def start(self, connector_id: int, session_id: str, id_tag: str, meter_start: int, timestamp: str,
+                    reservation_id: int | None = None) -> Transaction:
+        if len(id_tag) > ID_TAG_MAX:
+            log.warning("idTag longer than %s characters cut for StartTransaction", ID_TAG_MAX)
+            id_tag = id_tag[:ID_TAG_MAX]
+        placeholder = self._queue.placeholder_transaction_id(session_id)
+        transaction = Transaction(session_id, connector_id, id_tag, meter_start, timestamp, placeholder,
+                                  reservation_id)
+        self._journal.open(session_id, connector_id, id_tag, meter_start, timestamp, reservation_id, placeholder)
+        self.active[connector_id] = transaction
+        self._by_session[session_id] = transaction
+        self.stopped[session_id] = asyncio.Event()
+        payload: dict[str, Any] = {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start,
+                                   "timestamp": timestamp}
+        if reservation_id is not None:
+            payload["reservationId"] = reservation_id
+        await self._queue.enqueue_transactional("StartTransaction", payload, session_id=session_id)
+        settings = self._meter_settings()
+        begin = self.meter_value(connector_id, settings.stop_sampled_data, "Transaction.Begin")
+        if begin:
+            transaction.stop_data.append(begin)
+        transaction.sampler = asyncio.get_running_loop().create_task(self._sample(transaction))
+        self._events.transaction_event("Started", connector_id, session_id, None)
+        return transaction
+
+    async def _sample(self, transaction: Transaction) -> None:
+        """Sample.Periodic MeterValues every MeterValueSampleInterval while the transaction runs."""
+        while True:
+            interval = self._meter_settings().sample_interval
+            await asyncio.sleep(interval if interval > 0 else 1.0)
+            if interval <= 0:
+                continue
+            settings = self._meter_settings()
+            await self.send_meter_values(transaction.connector_id, settings.sampled_data, "Sample.Periodic")
+            kept = self.meter_value(transaction.connector_id, settings.stop_sampled_data, "Sample.Periodic")
+            if kept:
+                transaction.stop_data.append(kept)
+
+    async def send_meter_values(self, connector_id: int, measurands: list[str], context: str) -> bool:
+        """A MeterValues for one connector; inside a transaction it carries the id and is queued durably."""
+        value = self.meter_value(connector_id, measurands, context)
+        if value is None:
+            return False
+        payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
+        transaction = self.active.get(connector_id)
+        if transaction is not None:
+            payload["transactionId"] = transaction.transaction_id
+            await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
+            if context == "Sample.Clock":
+                kept = self.meter_value(connector_id, self._meter_settings().stop_aligned_data, context)
+                if kept:
+                    transaction.stop_data.append(kept)
+            return True
+        try:
+            await self._send_normal("MeterValues", payload)
+        except Exception as error:  # offline: a meter value outside a transaction is not kept
+            log.info("MeterValues for connector %s not delivered: %s", connector_id, error)
+            return False
+        return True
+
+    async def stop(self, connector_id: int, session_id: str, reason: str | None, meter_stop: int, timestamp: str,
+                   id_tag: str | None = None) -> None:
+        transaction = self._by_session.get(session_id) or self.active.get(connector_id)
+        if transaction is None:
+            log.warning("TransactionFinished for unknown session %s on connector %s ignored", session_id,
+                        connector_id)
+            return
+        if transaction.sampler:
+            transaction.sampler.cancel()
+        end = self.meter_value(connector_id, self._meter_settings().stop_sampled_data, "Transaction.End")
+        if end:
+            transaction.stop_data.append(end)
+        ocpp_reason = ocpp_stop_reason(reason)
+        payload: dict[str, Any] = {"transactionId": transaction.transaction_id, "meterStop": meter_stop,
+                                   "timestamp": timestamp, "reason": ocpp_reason}
+        if id_tag:
+            payload["idTag"] = id_tag[:ID_TAG_MAX]
+        if transaction.stop_data:
+            payload["transactionData"] = transaction.stop_data
+        self._journal.close(transaction.session_id, meter_stop, timestamp, ocpp_reason)
+        await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
+        self.active.pop(transaction.connector_id, None)
+        self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,
+                                       transaction.transaction_id if transaction.transaction_id > 0 else None)
+
+    # -- CSMS answers ---------------------------------------------------------------------------------------
+    async def on_start_result(self, session_id: str, request: dict[str, Any], response: dict[str, Any] | None
+                              ) -> None:
+        transaction = self._by_session.get(session_id)
+        if response is None:
+            log.error("StartTransaction of session %s was dropped after its last attempt", session_id)
+            return
+        transaction_id = int(response["transactionId"])
+        info = response.get("idTagInfo") or {}
+        self._journal.set_csms_id(session_id, transaction_id)
+        self._remember_id_tag(request["idTag"], info)
+        connector_id = int(request["connectorId"])
+        if transaction is not None:
+            transaction.transaction_id = transaction_id
+            transaction.id_tag_info = info
+        self._events.transaction_event("Updated", connector_id, session_id, transaction_id)
+        self._events.transaction_event_response(session_id, transaction_id, info)
+        if info.get("parentIdTag"):
+            self._events.validate_result_update(connector_id, info)
+        still_running = transaction is not None and self.active.get(connector_id) is transaction
+        if info.get("status") != "Accepted" and still_running:
+            log.info("CSMS did not accept the idTag of transaction %s (%s)", transaction_id, info.get("status"))
+            self._events.validate_result_update(connector_id, info)
+            await self._charger.pause_charging(connector_id)
+            if self._stop_on_invalid_id():
+                await self._charger.stop_transaction(connector_id, "DeAuthorized")
+
+    async def on_stop_result(self, session_id: str, request: dict[str, Any], response: dict[str, Any] | None
+                             ) -> None:
+        if response and response.get("idTagInfo") and request.get("idTag"):
+            self._remember_id_tag(request["idTag"], response["idTagInfo"])
+        transaction = self._by_session.pop(session_id, None)
+        self._events.transaction_event_response(
+            session_id, transaction.transaction_id if transaction else request.get("transactionId"),
+            (response or {}).get("idTagInfo"))
+        stopped = self.stopped.pop(session_id, None)
+        if stopped:
+            stopped.set()
