@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import ChargerPort, EventPort
 from module.core.stop_reasons import ocpp_stop_reason
+from module.queue.transactions import TransactionStore
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +27,6 @@ ID_TAG_MAX = 20
 
 class TransactionQueue(Protocol):
     async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str) -> Any: ...
-
-    def placeholder_transaction_id(self, session_id: str) -> int: ...
-
-
-class TransactionJournal(Protocol):
-    """The transactions table: what power-loss recovery reads back after a restart."""
-
-    def open(self, session_id: str, connector_id: int, id_tag: str, meter_start: int, start_time: str,
-             reservation_id: int | None, placeholder_id: int) -> None: ...
-
-    def set_csms_id(self, session_id: str, transaction_id: int) -> None: ...
-
-    def update_meter(self, session_id: str, meter_wh: int, timestamp: str) -> None: ...
-
-    def close(self, session_id: str, meter_stop: int, stop_time: str, reason: str) -> None: ...
-
-    def open_transactions(self) -> list[dict[str, Any]]: ...
 
 
 def utc_now() -> str:
@@ -76,7 +60,7 @@ METER_JOURNAL_PERIOD_S = 10.0
 
 
 class TransactionManager:
-    def __init__(self, queue: TransactionQueue, journal: TransactionJournal, charger: ChargerPort,
+    def __init__(self, queue: TransactionQueue, journal: TransactionStore, charger: ChargerPort,
                  events: EventPort, meter_settings: Callable[[], MeterSettings],
                  stop_on_invalid_id: Callable[[], bool], remember_id_tag: Callable[[str, dict[str, Any]], None],
                  send_normal: Callable[[str, dict[str, Any]], Awaitable[Any]]):
@@ -104,7 +88,7 @@ class TransactionManager:
         now = time.monotonic()
         if now - self._journal_written.get(transaction.session_id, 0.0) >= METER_JOURNAL_PERIOD_S:
             self._journal_written[transaction.session_id] = now
-            self._journal.update_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+            self._journal.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
         measurement = self.measurements.get(connector_id)
@@ -113,16 +97,22 @@ class TransactionManager:
         values = sampled_values(measurement, measurands, context)
         return {"timestamp": utc_now(), "sampledValue": values} if values else None
 
+    def _wire_id(self, transaction: Transaction) -> int:
+        """The id to send now, read from the store that the queue updates when StartTransaction.conf arrives."""
+        record = self._journal.get(transaction.session_id)
+        if record is not None:
+            transaction.transaction_id = record.transaction_id
+        return transaction.transaction_id
+
     # -- session events ---------------------------------------------------------------------------------------
     async def start(self, connector_id: int, session_id: str, id_tag: str, meter_start: int, timestamp: str,
                     reservation_id: int | None = None) -> Transaction:
         if len(id_tag) > ID_TAG_MAX:
             log.warning("idTag longer than %s characters cut for StartTransaction", ID_TAG_MAX)
             id_tag = id_tag[:ID_TAG_MAX]
-        placeholder = self._queue.placeholder_transaction_id(session_id)
-        transaction = Transaction(session_id, connector_id, id_tag, meter_start, timestamp, placeholder,
+        record = self._journal.open(session_id, connector_id, id_tag, meter_start, timestamp, reservation_id)
+        transaction = Transaction(session_id, connector_id, id_tag, meter_start, timestamp, record.transaction_id,
                                   reservation_id)
-        self._journal.open(session_id, connector_id, id_tag, meter_start, timestamp, reservation_id, placeholder)
         self.active[connector_id] = transaction
         self._by_session[session_id] = transaction
         self.stopped[session_id] = asyncio.Event()
@@ -160,7 +150,7 @@ class TransactionManager:
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
         transaction = self.active.get(connector_id)
         if transaction is not None:
-            payload["transactionId"] = transaction.transaction_id
+            payload["transactionId"] = self._wire_id(transaction)
             await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
             if context == "Sample.Clock":
                 kept = self.meter_value(connector_id, self._meter_settings().stop_aligned_data, context)
@@ -187,13 +177,13 @@ class TransactionManager:
         if end:
             transaction.stop_data.append(end)
         ocpp_reason = ocpp_stop_reason(reason)
-        payload: dict[str, Any] = {"transactionId": transaction.transaction_id, "meterStop": meter_stop,
+        payload: dict[str, Any] = {"transactionId": self._wire_id(transaction), "meterStop": meter_stop,
                                    "timestamp": timestamp, "reason": ocpp_reason}
         if id_tag:
             payload["idTag"] = id_tag[:ID_TAG_MAX]
         if transaction.stop_data:
             payload["transactionData"] = transaction.stop_data
-        self._journal.close(transaction.session_id, meter_stop, timestamp, ocpp_reason)
+        self._journal.record_stop(transaction.session_id, meter_stop, timestamp, ocpp_reason, id_tag)
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
         self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,
@@ -208,7 +198,6 @@ class TransactionManager:
             return
         transaction_id = int(response["transactionId"])
         info = response.get("idTagInfo") or {}
-        self._journal.set_csms_id(session_id, transaction_id)
         self._remember_id_tag(request["idTag"], info)
         connector_id = int(request["connectorId"])
         if transaction is not None:
