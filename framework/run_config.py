@@ -94,7 +94,25 @@ def check(config: RunConfig, manifests: dict[str, dict[str, Any]], definitions: 
             continue
         at = f"{where}: active_modules.{module_id}"
         problems += _config_problems(at, entry, manifest)
-        problems += _connection_problems(at, entry, manifest, config, manifests, definitions)
+        problems += _connection_problems(at, entry, manifest, config, manifests)
+    return problems + _interface_problems(config, manifests, definitions)
+
+
+def _interface_problems(config: RunConfig, manifests: dict[str, dict[str, Any]],
+                        definitions: Definitions) -> list[str]:
+    """Each broken or missing interface once, naming the first module that uses it."""
+    users: dict[str, str] = {}
+    for entry in config.modules.values():
+        manifest = manifests.get(entry.module)
+        for part in (manifest["provides"], manifest["requires"]) if manifest else ():
+            for declared in part.values():
+                users.setdefault(declared["interface"], entry.module)
+    problems = []
+    for interface, user in users.items():
+        try:
+            definitions.interface(interface)
+        except DefinitionError as exc:
+            problems.append(f"{exc} (used by module {user})")
     return problems
 
 
@@ -126,7 +144,7 @@ def _values_problems(at: str, declared: dict[str, Any], values: dict[str, Any]) 
 
 
 def _connection_problems(at: str, entry: ModuleEntry, manifest: dict[str, Any], config: RunConfig,
-                         manifests: dict[str, dict[str, Any]], definitions: Definitions) -> list[str]:
+                         manifests: dict[str, dict[str, Any]]) -> list[str]:
     problems = [f"{at}.connections.{req_id}: module {entry.module} has no requirement {req_id!r}"
                 for req_id in entry.connections if req_id not in manifest["requires"]]
     for req_id, req in manifest["requires"].items():
@@ -151,12 +169,6 @@ def _connection_problems(at: str, entry: ModuleEntry, manifest: dict[str, Any], 
             elif impl["interface"] != req["interface"]:
                 problems.append(f"{place}: {other.id}.{target['implementation_id']} provides interface "
                                 f"{impl['interface']!r}, requirement {req_id!r} needs {req['interface']!r}")
-    for iface in {*(r["interface"] for r in manifest["requires"].values()),
-                  *(p["interface"] for p in manifest["provides"].values())}:
-        try:
-            definitions.interface(iface)
-        except DefinitionError as exc:
-            problems.append(f"{exc} (used by module {entry.module})")
     return problems
 
 
