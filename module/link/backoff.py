@@ -1,0 +1,49 @@
+"""Reconnect timing (RetryBackoff* keys) and the clock it runs on, injectable so tests need no real waits."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+
+class Clock:
+    """Monotonic time and sleeping; a CSMS setting the wall clock moves neither."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+monotonic_clock = Clock()
+
+
+class Backoff:
+    """Delay before reconnect attempt n: min + rand, then doubled + rand RepeatTimes times, then kept.
+
+    This follows the spec's wording (RepeatTimes doublings); libocpp doubles one time fewer.
+    """
+
+    def __init__(self, minimum: float, random_range: float, repeat_times: int,
+                 rng: random.Random | None = None) -> None:
+        self.minimum = minimum
+        self.random_range = random_range
+        self.repeat_times = repeat_times
+        self._rng = rng or random.Random()
+        self._failures = 0
+        self._delay = 0.0
+
+    def reset(self) -> None:
+        """A connection was established: the next loss starts again at the minimum."""
+        self._failures = 0
+
+    def next_delay(self) -> float:
+        self._failures += 1
+        jitter = self._rng.uniform(0.0, self.random_range) if self.random_range > 0 else 0.0
+        if self._failures == 1:
+            self._delay = self.minimum + jitter
+        elif self._failures <= self.repeat_times + 1:
+            self._delay = 2 * self._delay + jitter
+        return self._delay

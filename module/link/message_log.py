@@ -1,0 +1,145 @@
+"""Every OCPP frame with time, direction and action, as JSON lines and as an HTML page, size-bounded."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from module.link.secrets import SECRET_FILTER, mask_frame_text
+
+logger = logging.getLogger(__name__)
+logger.addFilter(SECRET_FILTER)
+
+DIRECTIONS = {"out": "CP &rarr; CSMS", "in": "CSMS &rarr; CP", "event": "link"}
+MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
+
+# The page needs nothing else: rows are appended below this head and stay readable while the file grows.
+_HTML_HEAD = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>OCPP message log</title>
+<style>
+body{font-family:monospace;margin:0;background:#fafafa}
+#bar{position:sticky;top:0;background:#333;color:#fff;padding:6px}
+.row{padding:2px 6px;border-bottom:1px solid #ddd}
+.out{background:#e3f2fd}.in{background:#e8f5e9}.event{background:#fff8e1}
+.err{border-left:6px solid #c62828}
+summary{cursor:pointer}pre{margin:2px 0 2px 20px;white-space:pre-wrap;word-break:break-all}
+.hidden{display:none}
+</style>
+<script>
+function applyFilter(){
+  var a=document.getElementById('action').value.toLowerCase();
+  var d=document.getElementById('dir').value;
+  document.querySelectorAll('.row').forEach(function(r){
+    var ok=(!a||r.dataset.action.toLowerCase().indexOf(a)>=0)&&(!d||r.classList.contains(d));
+    r.classList.toggle('hidden',!ok);});
+}
+document.addEventListener('DOMContentLoaded',function(){
+  var seen={},list=document.getElementById('actions');
+  document.querySelectorAll('.row').forEach(function(r){
+    var n=r.dataset.action; if(n&&!seen[n]){seen[n]=1;var o=document.createElement('option');
+    o.value=n;list.appendChild(o);}});
+});
+</script></head><body>
+<div id="bar">action <input id="action" list="actions" oninput="applyFilter()"><datalist id="actions"></datalist>
+direction <select id="dir" onchange="applyFilter()"><option value="">all</option>
+<option value="out">CP &rarr; CSMS</option><option value="in">CSMS &rarr; CP</option>
+<option value="event">link events</option></select> (expand a row to see its frame)</div>
+"""
+
+
+class MessageLog:
+    """Appends to messages.jsonl and messages.html in a folder; rotates both past max_file_size bytes,
+    keeping max_files generations (messages.1.jsonl is the newest old one)."""
+
+    def __init__(self, folder: Path | str, *, max_file_size: int = 10 * 1024 * 1024, max_files: int = 5,
+                 jsonl: bool = True, html_page: bool = True) -> None:
+        self.folder = Path(folder)
+        self.max_file_size = max(4096, max_file_size)
+        self.max_files = max(1, max_files)
+        self._kinds = [k for k, on in (("jsonl", jsonl), ("html", html_page)) if on]
+        self._files: dict[str, IO[str]] = {}
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, kind: str, generation: int = 0) -> Path:
+        name = "messages" if generation == 0 else f"messages.{generation}"
+        return self.folder / f"{name}.{kind}"
+
+    def frame(self, direction: str, text: str, action: str | None = None) -> None:
+        """One frame as sent or received; direction "out" or "in"; action known from the pending CALL."""
+        safe = mask_frame_text(text)
+        message_type, unique_id = _frame_head(safe)
+        self._write(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe)
+
+    def event(self, text: str) -> None:
+        """A link event (connected, disconnected, refused) between the frames."""
+        self._write("event", "event", None, None, mask_frame_text(text))
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
+    def _write(self, direction: str, message_type: str, action: str | None, unique_id: str | None,
+               text: str) -> None:
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        try:
+            if "jsonl" in self._kinds:
+                line = json.dumps({"time": now, "direction": direction, "type": message_type,
+                                   "action": action, "id": unique_id, "frame": text}, ensure_ascii=False)
+                self._append("jsonl", line + "\n")
+            if "html" in self._kinds:
+                self._append("html", _html_row(now, direction, message_type, action, unique_id, text))
+        except OSError as exc:  # a full disk must not take the link down
+            logger.error("message log write failed: %s", exc)
+
+    def _append(self, kind: str, text: str) -> None:
+        f = self._files.get(kind)
+        if f is not None and f.tell() + len(text) > self.max_file_size:
+            self._rotate(kind)
+            f = None
+        if f is None:
+            f = self._files[kind] = open(self.path(kind), "a", encoding="utf-8")  # noqa: SIM115
+            if kind == "html" and f.tell() == 0:
+                f.write(_HTML_HEAD)
+        f.write(text)
+        f.flush()
+
+    def _rotate(self, kind: str) -> None:
+        self._files.pop(kind).close()
+        oldest = self.path(kind, self.max_files - 1) if self.max_files > 1 else self.path(kind)
+        if oldest.exists():
+            oldest.unlink()
+        for generation in range(self.max_files - 2, -1, -1):
+            src = self.path(kind, generation)
+            if src.exists():
+                os.replace(src, self.path(kind, generation + 1))
+
+
+def _frame_head(text: str) -> tuple[int | None, str | None]:
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return None, None
+    if isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str):
+        return frame[0] if isinstance(frame[0], int) else None, frame[1]
+    return None, None
+
+
+def _html_row(now: str, direction: str, message_type: str, action: str | None, unique_id: str | None,
+              text: str) -> str:
+    try:
+        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        pretty = text
+    err = " err" if message_type in ("CALLERROR", "invalid") else ""
+    esc = html.escape
+    return (
+        f'<div class="row {direction}{err}" data-action="{esc(action or "")}"><details><summary>'
+        f'{esc(now)} {DIRECTIONS.get(direction, esc(direction))} <b>{esc(action or "")}</b> '
+        f'{esc(message_type)} {esc(unique_id or "")}</summary><pre>{esc(pretty)}</pre></details></div>\n'
+    )
