@@ -1,0 +1,448 @@
+"""The outbound scheduler above `OcppLink.call`: a durable, ordered transactional lane and a normal lane.
+
+Transactional messages are on disk before their first attempt, go out in strict order, and leave the disk only
+after a CALLRESULT or after their last attempt. Their results reach callbacks registered per action, because a
+future would die with the process while the message survives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
+from module.link.protocol import ProtocolSpec
+from module.queue.clock import Clock, MonotonicClock
+from module.queue.database import Database
+from module.queue.outbox import Lane, Outbox, OutboxMessage
+from module.queue.registration import AcceptedCallback, BootPayload, Registration
+from module.queue.transactions import TransactionState, TransactionStore
+
+log = logging.getLogger(__name__)
+
+ResultCallback = Callable[[str | None, dict[str, Any], dict[str, Any] | None], Awaitable[None] | None]
+
+START = "StartTransaction"
+STOP = "StopTransaction"
+METER_VALUES = "MeterValues"
+_SESSION_ACTIONS = (METER_VALUES, STOP)
+_WINDOW = 64
+
+
+class Offline(Exception):
+    """The CALL was not sent: the link is down or the charge point is not registered (and it was not queued)."""
+
+
+class QueueLink(Protocol):
+    """What the queue needs of `OcppLink`."""
+
+    connected: bool
+
+    async def wait_connected(self) -> None: ...
+
+    async def call(self, action: str, payload: dict[str, Any], timeout: float) -> dict[str, Any]: ...
+
+    def add_connection_listener(self, listener: Callable[[bool], None]) -> None: ...
+
+    def set_incoming_gate(self, gate: Callable[[str], bool]) -> None: ...
+
+    def make_valid(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass
+class QueueSettings:
+    """The configuration keys the queue follows (names as in libocpp's config, in snake case)."""
+
+    transaction_message_attempts: int = 3
+    transaction_message_retry_interval: float = 60.0
+    queue_all_messages: bool = False
+    message_queue_size_threshold: int = 200_000
+    message_queue_resume_delay: float = 0.0
+    message_timeout: float = 30.0
+    boot_retry_interval: float = 60.0
+
+
+class MessageQueue:
+    """Sends every CALL of the charge point; see the module docstring for the guarantees."""
+
+    def __init__(
+        self,
+        db: Database,
+        link: QueueLink,
+        settings: QueueSettings,
+        spec: ProtocolSpec,
+        *,
+        boot_payload: BootPayload,
+        on_boot_accepted: AcceptedCallback,
+        clock: Clock | None = None,
+        transactions: TransactionStore | None = None,
+    ) -> None:
+        self._db = db
+        self._link = link
+        self.settings = settings
+        self._transactional = spec.transactional_actions
+        self._clock = clock or MonotonicClock()
+        self.transactions = transactions or TransactionStore(db)
+        self._outbox = Outbox(db)
+        self.registration = Registration(
+            link, boot_payload, on_boot_accepted, self._clock,
+            call_timeout=settings.message_timeout, retry_interval=settings.boot_retry_interval,
+        )
+        self._callbacks: dict[str, list[ResultCallback]] = {}
+        self._count = self._outbox.count()
+        self._window: deque[OutboxMessage] = deque()
+        self._window_covers_tail = False
+        self._retry_due: dict[int, float] = {}
+        self._in_flight: int | None = None
+        self._waiters: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._sendable = asyncio.Event()
+        self._resumed_once = False
+        self._connection_changes = 0
+        self._connection_changed = asyncio.Event()
+        self._tx_added = asyncio.Event()
+        self._normal_added = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._resume_task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._link.add_connection_listener(self._on_connection)
+        self._tasks = [
+            asyncio.create_task(self.registration.run(), name="boot"),
+            asyncio.create_task(self._drain_transactions(), name="transaction-lane"),
+            asyncio.create_task(self._drain_normal(), name="normal-lane"),
+        ]
+        if self._link.connected:
+            self._on_connection(True)
+        log.info("message queue started with %d queued messages", self._count)
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._resume_task] if self._resume_task else [])]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for future in self._waiters.values():
+            if not future.done():
+                future.set_exception(Offline("message queue stopped"))
+
+    def update_settings(self, **changes: Any) -> None:
+        """Apply changed configuration keys (e.g. after ChangeConfiguration); unknown names raise TypeError."""
+        known = {field.name for field in fields(QueueSettings)}
+        for name, value in changes.items():
+            if name not in known:
+                raise TypeError(f"unknown queue setting {name!r}")
+            setattr(self.settings, name, value)
+        self.registration.call_timeout = self.settings.message_timeout
+        self.registration.retry_interval = self.settings.boot_retry_interval
+
+    # -- public API -----------------------------------------------------------------------------------
+
+    def on_transactional_result(self, action: str, callback: ResultCallback) -> None:
+        """callback(session_id, request, response or None) after the CALLRESULT or the final drop."""
+        self._callbacks.setdefault(action, []).append(callback)
+
+    def placeholder_transaction_id(self, session_id: str) -> int:
+        transaction = self.transactions.get(session_id)
+        if transaction is None:
+            raise KeyError(f"no transaction for session {session_id!r}")
+        return transaction.placeholder_id
+
+    def queued(self) -> int:
+        """Messages on disk, both lanes."""
+        return self._count
+
+    async def enqueue_transactional(
+        self, action: str, payload: dict[str, Any], session_id: str | None = None
+    ) -> int | None:
+        """Store the message durably (raises DatabaseFull if it cannot be); returns its queue position.
+
+        A StartTransaction opens the session's transaction row; MeterValues and StopTransaction of a session get
+        its current transactionId (the CSMS's, or the placeholder, rewritten later). Messages of a session whose
+        StartTransaction was dropped are refused (None) and logged.
+        """
+        if action not in self._transactional:
+            raise ValueError(f"{action} is not a transactional action")
+        payload = self._valid(action, payload)
+        with self._db.transaction():
+            if session_id is not None:
+                payload = self._link_to_session(action, payload, session_id)
+                if payload is None:
+                    return None
+            seq = self._outbox.add(Lane.TRANSACTION, action, payload, session_id)
+            victims = self._shrink(self._count + 1)
+        self._count += 1 - len(victims)
+        self._after_shrink(victims)
+        if self._window_covers_tail and len(self._window) < _WINDOW:
+            self._window.append(OutboxMessage(seq, Lane.TRANSACTION, action, payload, session_id, 0, 0.0))
+        else:
+            self._window_covers_tail = False
+        self._tx_added.set()
+        return seq
+
+    async def send(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Normal lane: send now and return the response; Offline if it cannot go out (unless QueueAllMessages)."""
+        if action in self._transactional:
+            raise ValueError(f"{action} is transactional: use enqueue_transactional")
+        timeout = self.settings.message_timeout if timeout is None else timeout
+        if self._link.connected and self.registration.accepted:
+            try:
+                return await self._link.call(action, payload, timeout)
+            except LinkDown:
+                if not self.settings.queue_all_messages:
+                    raise Offline(f"{action} not sent: the link went down") from None
+        elif not self.settings.queue_all_messages:
+            state = "not registered" if self._link.connected else "offline"
+            raise Offline(f"{action} not sent: {state}")
+        return await self._queue_normal(action, self._link.make_valid(action, payload))
+
+    # -- transactional lane ---------------------------------------------------------------------------
+
+    def _valid(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Fix what can be fixed before storing; a transaction message is never refused for its shape."""
+        try:
+            return self._link.make_valid(action, payload)
+        except Exception:
+            log.exception("%s payload could not be made valid; queued as given", action)
+            return payload
+
+    def _link_to_session(self, action: str, payload: dict[str, Any], session_id: str) -> dict[str, Any] | None:
+        if action == START:
+            self.transactions.open(
+                session_id, payload["connectorId"], payload["idTag"], payload.get("meterStart"),
+                payload.get("timestamp"), payload.get("reservationId"),
+            )
+            return payload
+        transaction = self.transactions.get(session_id)
+        if transaction is None:
+            raise KeyError(f"{action} for session {session_id!r} without a StartTransaction")
+        if transaction.state is TransactionState.DROPPED:
+            log.error("%s of session %s dropped: its StartTransaction was dropped", action, session_id)
+            return None
+        if action in _SESSION_ACTIONS:
+            payload = {**payload, "transactionId": transaction.transaction_id}
+        if action == STOP:
+            self.transactions.record_stop(
+                session_id, payload.get("meterStop"), payload.get("timestamp"), payload.get("reason"),
+                payload.get("idTag"),
+            )
+        return payload
+
+    async def _drain_transactions(self) -> None:
+        while True:
+            await self._sendable.wait()
+            message = self._next_transactional()
+            if message is None:
+                self._tx_added.clear()
+                await self._tx_added.wait()
+                continue
+            due = self._retry_due.get(message.seq)
+            if due is None and message.attempts:
+                # restarted after a failure: the monotonic deadline is gone, wait the whole interval again
+                due = self._retry_due[message.seq] = self._clock.now() + message.retry_delay
+            if due is not None and due > self._clock.now():
+                await self._clock.sleep(due - self._clock.now())
+                continue
+            changes = self._connection_changes
+            self._in_flight = message.seq
+            try:
+                response = await self._link.call(message.action, message.payload, self.settings.message_timeout)
+            except LinkDown:
+                await self._connection_change_after(changes)
+                continue
+            except (CallErrorReceived, CallTimeout, InvalidPayload) as exc:
+                await self._failed(message, exc)
+            else:
+                await self._delivered(message, response)
+            finally:
+                self._in_flight = None
+
+    def _next_transactional(self) -> OutboxMessage | None:
+        if not self._window:
+            self._window.extend(self._outbox.head(Lane.TRANSACTION, _WINDOW))
+            self._window_covers_tail = len(self._window) < _WINDOW
+        return self._window[0] if self._window else None
+
+    def _forget_window(self) -> None:
+        self._window.clear()
+        self._window_covers_tail = False
+
+    async def _delivered(self, message: OutboxMessage, response: dict[str, Any]) -> None:
+        session_id = message.session_id
+        # Start and Stop confirmations are fsynced; a lost MeterValues delete after power loss only repeats it.
+        with self._db.transaction(durable=message.action != METER_VALUES):
+            if message.action == START and session_id is not None:
+                transaction_id = response["transactionId"]
+                self.transactions.confirm_start(session_id, transaction_id)
+                rewritten = self._outbox.set_transaction_id(session_id, transaction_id, _SESSION_ACTIONS)
+                log.info("session %s: transactionId %s, %d queued messages rewritten",
+                         session_id, transaction_id, rewritten)
+            elif message.action == STOP and session_id is not None:
+                self.transactions.set_state(session_id, TransactionState.FINISHED)
+            self._outbox.remove(message.seq)
+        self._count -= 1
+        self._retry_due.pop(message.seq, None)
+        if message.action == START:
+            self._forget_window()
+        elif self._window and self._window[0].seq == message.seq:
+            self._window.popleft()
+        await self._notify(message, response)
+
+    async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
+        attempts = message.attempts + 1
+        if attempts >= self.settings.transaction_message_attempts:
+            await self._drop_after_attempts(message, attempts, exc)
+            return
+        delay = self.settings.transaction_message_retry_interval * attempts
+        self._outbox.record_failure(message.seq, attempts, delay, f"{type(exc).__name__}: {exc}")
+        message.attempts, message.retry_delay = attempts, delay
+        self._retry_due[message.seq] = self._clock.now() + delay
+        log.warning("%s (queue #%d) attempt %d failed (%s): next attempt in %s s",
+                    message.action, message.seq, attempts, exc, delay)
+
+    async def _drop_after_attempts(self, message: OutboxMessage, attempts: int, exc: Exception) -> None:
+        dropped = [message]
+        session_id = message.session_id
+        with self._db.transaction():
+            if message.action == START and session_id is not None:
+                dropped = self._outbox.session_messages(session_id)
+                self.transactions.set_state(
+                    session_id, TransactionState.DROPPED,
+                    f"StartTransaction dropped after {attempts} attempts ({exc}); "
+                    f"{len(dropped) - 1} MeterValues/StopTransaction dropped with it",
+                )
+            elif message.action == STOP and session_id is not None:
+                self.transactions.set_state(
+                    session_id, TransactionState.STOP_DROPPED, f"dropped after {attempts} attempts ({exc})"
+                )
+            self._outbox.remove_many([item.seq for item in dropped])
+        self._count -= len(dropped)
+        for item in dropped:
+            self._retry_due.pop(item.seq, None)
+            log.error("DROPPED %s (queue #%d, session %s) after %d failed attempts of %s: %s",
+                      item.action, item.seq, item.session_id, attempts, message.action, exc)
+        self._forget_window()
+        for item in dropped:
+            await self._notify(item, None)
+
+    async def _notify(self, message: OutboxMessage, response: dict[str, Any] | None) -> None:
+        for callback in self._callbacks.get(message.action, []):
+            try:
+                result = callback(message.session_id, message.payload, response)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("result callback for %s failed", message.action)
+
+    # -- size bound -----------------------------------------------------------------------------------
+
+    def _shrink(self, count: int) -> list[OutboxMessage]:
+        """Past the threshold drop normal messages first, then intermediate MeterValues; never Start/Stop/SEN."""
+        excess = count - self.settings.message_queue_size_threshold
+        if excess <= 0:
+            return []
+        victims = self._outbox.oldest_normal(excess, self._in_flight)
+        if len(victims) < excess:
+            victims += self._outbox.intermediate_meter_values(excess - len(victims), self._in_flight)
+        if not victims:
+            log.warning("queue above MessageQueueSizeThreshold (%d) with nothing it may drop",
+                        self.settings.message_queue_size_threshold)
+        self._outbox.remove_many([victim.seq for victim in victims])
+        return victims
+
+    def _after_shrink(self, victims: list[OutboxMessage]) -> None:
+        for victim in victims:
+            log.warning("queue full: dropped %s (queue #%d, session %s)",
+                        victim.action, victim.seq, victim.session_id)
+            waiter = self._waiters.pop(victim.seq, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(Offline(f"{victim.action} dropped: message queue full"))
+        if any(victim.lane is Lane.TRANSACTION for victim in victims):
+            self._forget_window()
+
+    # -- normal lane ----------------------------------------------------------------------------------
+
+    async def _queue_normal(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        seq = None
+        try:
+            with self._db.transaction():
+                seq = self._outbox.add(Lane.NORMAL, action, payload, None)
+                self._waiters[seq] = future
+                victims = self._shrink(self._count + 1)
+        except BaseException:
+            self._waiters.pop(seq, None)
+            raise
+        self._count += 1 - len(victims)
+        self._after_shrink(victims)
+        self._normal_added.set()
+        try:
+            return await future
+        finally:
+            self._waiters.pop(seq, None)
+
+    async def _drain_normal(self) -> None:
+        while True:
+            await self._sendable.wait()
+            batch = self._outbox.head(Lane.NORMAL, 1)
+            if not batch:
+                self._normal_added.clear()
+                await self._normal_added.wait()
+                continue
+            message = batch[0]
+            waiter = self._waiters.get(message.seq)
+            changes = self._connection_changes
+            try:
+                response = await self._link.call(message.action, message.payload, self.settings.message_timeout)
+            except LinkDown:
+                await self._connection_change_after(changes)
+                continue
+            except Exception as exc:
+                self._finish_normal(message)
+                if waiter is not None and not waiter.done():
+                    waiter.set_exception(exc)
+                elif waiter is None:
+                    log.warning("queued %s from an earlier run failed: %s", message.action, exc)
+                continue
+            self._finish_normal(message)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(response)
+
+    def _finish_normal(self, message: OutboxMessage) -> None:
+        self._outbox.remove(message.seq)
+        self._count -= 1
+
+    # -- connection and resume ------------------------------------------------------------------------
+
+    def _on_connection(self, connected: bool) -> None:
+        self._connection_changes += 1
+        self._connection_changed.set()
+        self._connection_changed = asyncio.Event()
+        self._sendable.clear()
+        if self._resume_task is not None:
+            self._resume_task.cancel()
+            self._resume_task = None
+        if connected:
+            self._resume_task = asyncio.create_task(self._resume(), name="queue-resume")
+
+    async def _resume(self) -> None:
+        """After boot acceptance (first connect) or MessageQueueResumeDelay (reconnects), let the lanes go."""
+        await self.registration.wait_accepted()
+        if self._resumed_once and self.settings.message_queue_resume_delay > 0:
+            await self._clock.sleep(self.settings.message_queue_resume_delay)
+        self._resumed_once = True
+        self._sendable.set()
+
+    async def _connection_change_after(self, changes: int) -> None:
+        """Wait until the connection state changed since `changes` was read (it may already have)."""
+        if self._connection_changes == changes:
+            await self._connection_changed.wait()
