@@ -1,0 +1,1 @@
+"""OCPP 1.6 configuration: libocpp-style base file plus user overlay, one key registry, Get/ChangeConfiguration."""

@@ -1,0 +1,198 @@
+"""The loaded configuration: typed getters, GetConfiguration, ChangeConfiguration, internal sets and change hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import string
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from module.config.errors import ConfigError, TooManyKeysError
+from module.config.keys import (
+    ALWAYS_ACTIVE_SECTIONS,
+    OCPP_VALUE_MAX_LENGTH,
+    Access,
+    KeySpec,
+)
+from module.config.user_store import UserConfigStore
+from module.config.values import InvalidValue, coerce, parse_text, to_json, to_text, validate
+
+log = logging.getLogger(__name__)
+
+ChangeCallback = Callable[[str, Any], Any]
+"""cb(key, new_typed_value); may return an awaitable, which is scheduled on the running loop."""
+
+MASK = "<hidden>"
+
+ACCEPTED, REJECTED, REBOOT_REQUIRED, NOT_SUPPORTED = "Accepted", "Rejected", "RebootRequired", "NotSupported"
+
+
+def shown(spec: KeySpec, value: Any) -> str:
+    """A value as it may appear in logs and errors: secrets masked, always one line."""
+    if spec.secret:
+        return MASK
+    return " ".join(repr(value).split())
+
+
+def decode_authorization_key(text: str) -> str:
+    """The whitepaper sends the key hex-encoded; decode it when it is hex of printable ASCII (libocpp's rule)."""
+    if len(text) < 2 or len(text) % 2 or any(char not in string.hexdigits for char in text):
+        return text
+    decoded = bytes.fromhex(text)
+    if all(0x20 <= byte <= 0x7E for byte in decoded):
+        return decoded.decode("ascii")
+    return text
+
+
+class ChargePointConfig:
+    """One charge point's configuration: base + user overlay, validated; every change lands in the user file."""
+
+    def __init__(
+        self,
+        specs: dict[str, KeySpec],
+        values: dict[str, Any],
+        present_sections: Iterable[str],
+        supported_profiles: Iterable[str],
+        store: UserConfigStore,
+    ) -> None:
+        self._specs = specs
+        self._values = values
+        self._present_sections = frozenset(present_sections)
+        self.supported_profiles: frozenset[str] = frozenset(supported_profiles)
+        self._store = store
+        self._hooks: dict[str, list[ChangeCallback]] = {}
+        self._any_hooks: list[ChangeCallback] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # ---- reading ----
+    def get(self, key: str) -> Any:
+        """Typed value (int, float, bool, str, list[str] for CSV/array keys, dict); None for an absent optional key.
+
+        Raises KeyError for a name that is not a configuration key (a typo in the caller)."""
+        if key not in self._specs:
+            raise KeyError(key)
+        return self._values.get(key)
+
+    def spec(self, key: str) -> KeySpec | None:
+        return self._specs.get(key)
+
+    def is_reported(self, key: str) -> bool:
+        """True when GetConfiguration shows the key: active section, has a value, not write-only."""
+        spec = self._specs.get(key)
+        return spec is not None and self._active(spec) and not spec.secret and self._values.get(key) is not None
+
+    def key_value(self, key: str) -> dict[str, Any] | None:
+        """The OCPP KeyValue of one reported key (for the configuration_key var); None when not reported."""
+        if not self.is_reported(key):
+            return None
+        spec = self._specs[key]
+        return {"key": key, "readonly": spec.access is Access.READ_ONLY, "value": to_text(spec, self._values[key])}
+
+    def get_configuration(self, keys: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+        """GetConfiguration: (configurationKey list, unknownKey list). No or an empty key list means every key.
+
+        Raises TooManyKeysError (CALLERROR PropertyConstraintViolation) for more than GetConfigurationMaxKeys keys."""
+        if not keys:
+            reported = [self.key_value(name) for name in self._specs]
+            return [kv for kv in reported if kv is not None], []
+        maximum = self._values.get("GetConfigurationMaxKeys")
+        if maximum is not None and len(keys) > maximum:
+            raise TooManyKeysError(len(keys), maximum)
+        found: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        for name in dict.fromkeys(keys):
+            key_value = self.key_value(name)
+            if key_value is None:
+                unknown.append(name)
+            else:
+                found.append(key_value)
+        return found, unknown
+
+    # ---- writing ----
+    def change_configuration(self, key: str, value: str) -> str:
+        """ChangeConfiguration.req -> status. An accepted value is on disk before this returns."""
+        spec = self._specs.get(key)
+        if spec is None or not self._active(spec) or (self._values.get(key) is None and not spec.secret):
+            return NOT_SUPPORTED
+        if spec.access is Access.READ_ONLY:
+            log.info("ChangeConfiguration %s rejected: read-only", key)
+            return REJECTED
+        if len(value) > OCPP_VALUE_MAX_LENGTH:
+            log.info("ChangeConfiguration %s rejected: value longer than %d", key, OCPP_VALUE_MAX_LENGTH)
+            return REJECTED
+        if key == "AuthorizationKey":
+            value = decode_authorization_key(value)
+        try:
+            typed = parse_text(spec, value)
+            validate(spec, typed, self._values.get)
+        except InvalidValue as problem:
+            log.info("ChangeConfiguration %s = %s rejected: %s", key, shown(spec, value), problem)
+            return REJECTED
+        try:
+            self._commit(spec, typed)
+        except OSError as problem:
+            log.error("ChangeConfiguration %s not stored in %s: %s", key, self._store.path, problem.strerror)
+            return REJECTED
+        return REBOOT_REQUIRED if spec.reboot else ACCEPTED
+
+    def set(self, key: str, value: Any) -> None:
+        """Internal write (e.g. HeartbeatInterval from BootNotification.conf): validated, stored, hooks run.
+
+        Read-only keys may be set this way; raises ConfigError (one line, secrets masked) on a bad key or value."""
+        spec = self._specs.get(key)
+        file = str(self._store.path)
+        if spec is None:
+            raise ConfigError(file, None, key, None, "unknown configuration key")
+        try:
+            typed = coerce(spec, value)
+            validate(spec, typed, self._values.get)
+        except InvalidValue as problem:
+            raise ConfigError(file, spec.section, key, shown(spec, value), str(problem)) from None
+        self._commit(spec, typed)
+
+    def on_change(self, key: str, callback: ChangeCallback) -> Callable[[], None]:
+        """Apply hook / subscription for one key; returns a function that unsubscribes."""
+        if key not in self._specs:
+            raise KeyError(key)
+        self._hooks.setdefault(key, []).append(callback)
+        return lambda: self._hooks[key].remove(callback)
+
+    def on_any_change(self, callback: ChangeCallback) -> Callable[[], None]:
+        """Subscription to every key (secrets are passed to the callback as the masked text)."""
+        self._any_hooks.append(callback)
+        return lambda: self._any_hooks.remove(callback)
+
+    # ---- internals ----
+    def _active(self, spec: KeySpec) -> bool:
+        if spec.section in ALWAYS_ACTIVE_SECTIONS:
+            return True
+        if spec.section in ("PnC", "CostAndPrice", "Custom"):
+            return spec.section in self._present_sections
+        return spec.section in self.supported_profiles
+
+    def _commit(self, spec: KeySpec, typed: Any) -> None:
+        self._store.store(spec.section, spec.name, to_json(spec, typed))
+        self._values[spec.name] = typed
+        log.info("configuration %s set to %s", spec.name, shown(spec, typed))
+        for callback in list(self._hooks.get(spec.name, ())):
+            self._run_hook(spec, callback, typed)
+        for callback in list(self._any_hooks):
+            self._run_hook(spec, callback, MASK if spec.secret else typed)
+
+    def _run_hook(self, spec: KeySpec, callback: ChangeCallback, value: Any) -> None:
+        try:
+            result = callback(spec.name, value)
+        except Exception:
+            log.exception("change hook for %s failed", spec.name)
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.get_running_loop().create_task(result)  # type: ignore[arg-type]
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    @property
+    def user_config_path(self) -> Path:
+        return self._store.path

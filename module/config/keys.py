@@ -1,0 +1,427 @@
+"""The key registry: every configuration key declared once. Schemas, README, Get/ChangeConfiguration derive from it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+Lookup = Callable[[str], Any]
+"""Returns the current typed value of another key (None when absent); used by cross-key rules."""
+
+
+class Kind(StrEnum):
+    """How a value is stored in the JSON file and parsed from a ChangeConfiguration string."""
+
+    INT = "integer"
+    NUMBER = "number"
+    BOOL = "boolean"
+    STRING = "string"
+    CSV = "CSV string"  # stored as "a,b"; typed value list[str]
+    ARRAY = "array"  # stored as a JSON array of strings; reported as CSV
+    OBJECT = "object"  # stored as a JSON object; reported and set as JSON text
+
+
+class Access(StrEnum):
+    READ_ONLY = "ReadOnly"
+    READ_WRITE = "ReadWrite"
+    WRITE_ONLY = "WriteOnly"  # never reported (AuthorizationKey)
+
+
+SECTIONS = (
+    "Internal",
+    "Core",
+    "FirmwareManagement",
+    "LocalAuthListManagement",
+    "Reservation",
+    "SmartCharging",
+    "Security",
+    "PnC",
+    "CostAndPrice",
+    "Custom",
+)
+REQUIRED_SECTIONS = ("Internal", "Core", "Security")
+FEATURE_PROFILES = (
+    "Core",
+    "FirmwareManagement",
+    "LocalAuthListManagement",
+    "Reservation",
+    "SmartCharging",
+    "RemoteTrigger",
+)
+ALWAYS_ACTIVE_SECTIONS = ("Internal", "Security")
+"""Sections reported regardless of SupportedFeatureProfiles; PnC, CostAndPrice and Custom are active when present."""
+
+MEASURANDS = frozenset(
+    {
+        "Current.Export",
+        "Current.Import",
+        "Current.Offered",
+        "Energy.Active.Export.Register",
+        "Energy.Active.Import.Register",
+        "Energy.Reactive.Export.Register",
+        "Energy.Reactive.Import.Register",
+        "Energy.Active.Export.Interval",
+        "Energy.Active.Import.Interval",
+        "Energy.Reactive.Export.Interval",
+        "Energy.Reactive.Import.Interval",
+        "Frequency",
+        "Power.Active.Export",
+        "Power.Active.Import",
+        "Power.Factor",
+        "Power.Offered",
+        "Power.Reactive.Export",
+        "Power.Reactive.Import",
+        "RPM",
+        "SoC",
+        "Temperature",
+        "Voltage",
+    }
+)
+PROFILE_PURPOSES = frozenset({"ChargePointMaxProfile", "TxDefaultProfile", "TxProfile"})
+LOG_FORMATS = frozenset({"console", "log", "html", "console_detailed", "session_logging", "callback", "security"})
+OCPP_VALUE_MAX_LENGTH = 500
+INT32_MAX = 2**31 - 1
+AUTHORIZATION_KEY_MIN_LENGTH = 8
+AUTHORIZATION_KEY_MAX_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One configuration key: where it lives, its type, who may write it and which values are valid."""
+
+    name: str
+    section: str
+    kind: Kind
+    access: Access
+    description: str
+    default: Any = None
+    required: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    members: frozenset[str] | None = None
+    item_pattern: str | None = None
+    max_items_key: str | None = None
+    reboot: bool = False
+    check: Callable[[Any, Lookup], str | None] | None = None
+    object_schema: dict[str, Any] | None = None
+
+    @property
+    def secret(self) -> bool:
+        return self.access is Access.WRITE_ONLY
+
+    @property
+    def writable(self) -> bool:
+        return self.access is not Access.READ_ONLY
+
+
+def _within_supported_measurands(value: list[str], lookup: Lookup) -> str | None:
+    supported = lookup("SupportedMeasurands") or []
+    missing = [item for item in value if item not in supported]
+    return f"not in SupportedMeasurands: {','.join(missing)}" if missing else None
+
+
+def _holds_core(value: list[str], _lookup: Lookup) -> str | None:
+    return None if "Core" in value else "must contain Core"
+
+
+def _security_profile(value: int, lookup: Lookup) -> str | None:
+    current = lookup("SecurityProfile")
+    if current is not None and value < current:
+        return f"may only be raised (current {current})"
+    if value in (1, 2) and not lookup("AuthorizationKey"):
+        return "profiles 1 and 2 need an AuthorizationKey"
+    return None
+
+
+_ROTATION = re.compile(r"^(\d+)\.(RST|RTS|SRT|STR|TRS|TSR|NotApplicable|Unknown)$")
+
+
+def _phase_rotation(value: list[str], lookup: Lookup) -> str | None:
+    connectors = lookup("NumberOfConnectors") or 0
+    for item in value:
+        match = _ROTATION.match(item)
+        if match is None:
+            return f"item {item!r} is not <connector>.<RST|RTS|SRT|STR|TRS|TSR|NotApplicable|Unknown>"
+        if int(match.group(1)) > connectors:
+            return f"item {item!r} names a connector above NumberOfConnectors ({connectors})"
+    return None
+
+
+def _key(name: str, section: str, kind: Kind, access: Access, description: str, **rules: Any) -> KeySpec:
+    if kind is Kind.INT:
+        rules.setdefault("minimum", 0)
+        rules.setdefault("maximum", INT32_MAX)
+    return KeySpec(name, section, kind, access, description, **rules)
+
+
+RO, RW, WO = Access.READ_ONLY, Access.READ_WRITE, Access.WRITE_ONLY
+INT, NUM, BOOL, STR, CSV, ARR, OBJ = Kind.INT, Kind.NUMBER, Kind.BOOL, Kind.STRING, Kind.CSV, Kind.ARRAY, Kind.OBJECT
+
+_MEASURAND_LIST = {"members": MEASURANDS, "check": _within_supported_measurands}
+
+_PRICE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "chargingPrice": {
+            "type": "object",
+            "properties": {
+                "kWhPrice": {"type": "number"},
+                "hourPrice": {"type": "number"},
+                "flatFee": {"type": "number"},
+            },
+        },
+        "priceText": {"type": "string", "minLength": 1},
+        "priceTextOffline": {"type": "string", "minLength": 1},
+    },
+    "required": ["priceText"],
+}
+_PRICE_TEXT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "priceTexts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "priceText": {"type": "string", "minLength": 1},
+                    "priceTextOffline": {"type": "string", "minLength": 1},
+                    "language": {"type": "string", "minLength": 2},
+                },
+                "required": ["priceText", "language"],
+            },
+        }
+    },
+}
+
+I, C = "Internal", "Core"
+KEYS: tuple[KeySpec, ...] = (
+    # --- Internal: libocpp-specific settings of this charge point ---
+    _key("ChargePointId", I, STR, RO, "Identity: last URL segment, database name, Basic auth user.",
+         required=True, min_length=1),
+    _key("CentralSystemURI", I, STR, RO, "CSMS address host[:port]/path; scheme follows SecurityProfile.",
+         required=True, min_length=1),
+    _key("ChargeBoxSerialNumber", I, STR, RO, "BootNotification chargeBoxSerialNumber.",
+         required=True, min_length=1, max_length=25),
+    _key("ChargePointModel", I, STR, RO, "BootNotification chargePointModel.", required=True, min_length=1,
+         max_length=20),
+    _key("ChargePointSerialNumber", I, STR, RO, "BootNotification chargePointSerialNumber.", min_length=1,
+         max_length=25),
+    _key("ChargePointVendor", I, STR, RO, "BootNotification chargePointVendor.", required=True, min_length=1,
+         max_length=20),
+    _key("FirmwareVersion", I, STR, RO, "BootNotification firmwareVersion.", required=True, min_length=1,
+         max_length=50),
+    _key("ICCID", I, STR, RO, "BootNotification iccid (modem SIM).", min_length=1, max_length=20),
+    _key("IMSI", I, STR, RO, "BootNotification imsi (modem subscriber).", min_length=1, max_length=20),
+    _key("MeterSerialNumber", I, STR, RO, "BootNotification meterSerialNumber.", min_length=1, max_length=25),
+    _key("MeterType", I, STR, RO, "BootNotification meterType.", min_length=1, max_length=25),
+    _key("HostName", I, STR, RO, "Extra User-Host header sent in the websocket handshake.", min_length=1),
+    _key("IFace", I, STR, RO, "Network interface the websocket binds to.", min_length=1),
+    _key("SupportedCiphers12", I, ARR, RO, "OpenSSL cipher list for TLS 1.2.",
+         default=["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "AES128-GCM-SHA256",
+                  "AES256-GCM-SHA384"]),
+    _key("SupportedCiphers13", I, ARR, RO, "OpenSSL cipher suites for TLS 1.3.",
+         default=["TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"]),
+    _key("UseTPM", I, BOOL, RO, "CSMS client key lives in a TPM.", default=False),
+    _key("UseTPMSeccLeafCertificate", I, BOOL, RO, "SECC leaf key lives in a TPM.", default=False),
+    _key("UseSslDefaultVerifyPaths", I, BOOL, RO, "Also trust the system CA paths for the CSMS certificate.",
+         default=True),
+    _key("VerifyCsmsCommonName", I, BOOL, RO, "Check that the CSMS certificate CN matches its host name.",
+         default=True),
+    _key("VerifyCsmsAllowWildcards", I, BOOL, RW, "Accept wildcard CNs in the CSMS certificate (next connect).",
+         default=False),
+    _key("RetryBackoffRandomRange", I, INT, RW, "Random part of the reconnect back-off, seconds.", default=10),
+    _key("RetryBackoffRepeatTimes", I, INT, RW, "How often the reconnect back-off doubles.", default=3),
+    _key("RetryBackoffWaitMinimum", I, INT, RW, "First reconnect back-off, seconds.", default=3),
+    _key("WebsocketPingPayload", I, STR, RO, "Payload of websocket pings.", default="hello there", max_length=125),
+    _key("WebsocketPongTimeout", I, INT, RO, "Seconds to wait for a pong before reconnecting.", default=5,
+         minimum=1),
+    _key("AuthorizeConnectorZeroOnConnectorOne", I, BOOL, RO,
+         "With a single connector, a token for connector 0 authorizes connector 1.", default=True),
+    _key("LogMessages", I, BOOL, RO, "Write the OCPP message log.", default=True),
+    _key("LogMessagesRaw", I, BOOL, RO, "Also log frames before parsing them.", default=False),
+    _key("LogMessagesFormat", I, ARR, RO, "Message log outputs.", default=["log", "html", "session_logging",
+                                                                          "security"], members=LOG_FORMATS),
+    _key("LogRotation", I, BOOL, RO, "Rotate the message log.", default=False),
+    _key("LogRotationDateSuffix", I, BOOL, RO, "Rotated logs get a date suffix instead of .0, .1.", default=False),
+    _key("LogRotationMaximumFileSize", I, INT, RO, "Rotate after this many bytes; 0 = never.", default=0),
+    _key("LogRotationMaximumFileCount", I, INT, RO, "Rotated files kept; 0 = rotation off.", default=0),
+    _key("SupportedChargingProfilePurposeTypes", I, ARR, RO, "Purposes SetChargingProfile accepts.",
+         default=sorted(PROFILE_PURPOSES), members=PROFILE_PURPOSES),
+    _key("IgnoredProfilePurposesOffline", I, CSV, RW, "Purposes left out of the composite schedule while offline.",
+         members=PROFILE_PURPOSES),
+    _key("MaxCompositeScheduleDuration", I, INT, RO, "GetCompositeSchedule durations are capped to this, seconds.",
+         default=31536000),
+    _key("CompositeScheduleDefaultLimitAmps", I, NUM, RW, "Limit filled into schedule gaps, A.", default=48,
+         minimum=0),
+    _key("CompositeScheduleDefaultLimitWatts", I, NUM, RW, "Limit filled into schedule gaps, W.", default=33120,
+         minimum=0),
+    _key("CompositeScheduleDefaultNumberPhases", I, INT, RW, "Phases assumed in schedule gaps.", default=3,
+         minimum=1, maximum=3),
+    _key("SupplyVoltage", I, NUM, RW, "Voltage used to convert between A and W.", default=230, minimum=0),
+    _key("OcspRequestInterval", I, INT, RW, "Seconds between OCSP refreshes of the CSO sub-CA certificates.",
+         default=604800, minimum=86400),
+    _key("SeccLeafSubjectCommonName", I, STR, RW, "CN (SECC id) of the SECC leaf certificate request.",
+         min_length=7, max_length=64),
+    _key("SeccLeafSubjectCountry", I, STR, RW, "Country of the SECC leaf certificate request.", min_length=2,
+         max_length=2),
+    _key("SeccLeafSubjectOrganization", I, STR, RW, "Organization of the SECC leaf certificate request.",
+         max_length=64),
+    _key("ConnectorEvseIds", I, CSV, RW, "EVSE ids of connectors 1..n; handed to the EVSEs at start-up.",
+         min_length=7, max_length=1000, item_pattern=r"^.{7,37}$", reboot=True),
+    _key("AllowChargingProfileWithoutStartSchedule", I, BOOL, RW,
+         "Absolute/Recurring profiles without startSchedule start now instead of being rejected."),
+    _key("WaitForStopTransactionsOnResetTimeout", I, INT, RW, "Reset waits this long for StopTransaction.conf, s.",
+         default=60),
+    _key("QueueAllMessages", I, BOOL, RO, "Keep non-transactional messages queued while offline.", default=False),
+    _key("MessageTypesDiscardForQueueing", I, CSV, RO, "Actions never queued even with QueueAllMessages.",
+         item_pattern=r"^[A-Za-z]+$"),
+    _key("MessageQueueSizeThreshold", I, INT, RO, "Queued messages kept before the drop policy applies.",
+         default=2000, minimum=1),
+    _key("SupportedMeasurands", I, CSV, RO, "Measurands the meters deliver; bounds the *Data keys.",
+         default="Energy.Active.Import.Register,Energy.Active.Export.Register,Power.Active.Import,Voltage,"
+                 "Current.Import,Frequency,Current.Offered,Power.Offered,SoC,Temperature",
+         members=MEASURANDS),
+    _key("MaxMessageSize", I, INT, RO, "Largest frame sent; StopTransaction transactionData is thinned to fit.",
+         default=65000, minimum=32000),
+    _key("TLSKeylogFile", I, STR, RO, "Where TLS session keys go when EnableTLSKeylog is set.",
+         default="/tmp/ocpp_tls_keylog.txt"),
+    _key("EnableTLSKeylog", I, BOOL, RO, "Write TLS session keys (debugging only).", default=False),
+    _key("StopTransactionIfUnlockNotSupported", I, BOOL, RW,
+         "UnlockConnector stops the transaction even when unlocking is not supported.", default=False),
+    _key("MeterPublicKeys", I, ARR, RO, "Signed-meter-value public keys, one per connector."),
+    # --- Core profile (OCPP 1.6 section 9.1) ---
+    _key("AllowOfflineTxForUnknownId", C, BOOL, RW, "Offline, unknown ids may start a transaction."),
+    _key("AuthorizationCacheEnabled", C, BOOL, RW, "Use the authorization cache."),
+    _key("AuthorizeRemoteTxRequests", C, BOOL, RW, "RemoteStartTransaction ids are authorized first.",
+         required=True),
+    _key("BlinkRepeat", C, INT, RW, "Lighting blinks when signalling."),
+    _key("ClockAlignedDataInterval", C, INT, RW, "Clock-aligned meter value interval, s; 0 = off.", required=True),
+    _key("ConnectionTimeOut", C, INT, RW, "Seconds to plug in after authorization.", required=True),
+    _key("ConnectorPhaseRotation", C, CSV, RW, "Phase rotation per connector, e.g. 0.RST,1.RST.", required=True,
+         check=_phase_rotation, max_items_key="ConnectorPhaseRotationMaxLength"),
+    _key("ConnectorPhaseRotationMaxLength", C, INT, RO, "Most items in ConnectorPhaseRotation."),
+    _key("GetConfigurationMaxKeys", C, INT, RO, "Most keys one GetConfiguration may list.", required=True,
+         minimum=1),
+    _key("HeartbeatInterval", C, INT, RW, "Seconds between Heartbeats; BootNotification.conf overrides it.",
+         required=True),
+    _key("LightIntensity", C, INT, RW, "Lighting intensity, percent.", maximum=100),
+    _key("LocalAuthorizeOffline", C, BOOL, RW, "Offline, start for ids in the cache or local list.",
+         required=True),
+    _key("LocalPreAuthorize", C, BOOL, RW, "Online, start at once for locally known ids.", required=True),
+    _key("MaxEnergyOnInvalidId", C, INT, RW, "Wh delivered before stopping a transaction with an invalid id."),
+    _key("MeterValuesAlignedData", C, CSV, RW, "Measurands of clock-aligned MeterValues.", required=True,
+         max_items_key="MeterValuesAlignedDataMaxLength", **_MEASURAND_LIST),
+    _key("MeterValuesAlignedDataMaxLength", C, INT, RO, "Most items in MeterValuesAlignedData."),
+    _key("MeterValuesSampledData", C, CSV, RW, "Measurands of sampled MeterValues.", required=True,
+         max_items_key="MeterValuesSampledDataMaxLength", **_MEASURAND_LIST),
+    _key("MeterValuesSampledDataMaxLength", C, INT, RO, "Most items in MeterValuesSampledData."),
+    _key("MeterValueSampleInterval", C, INT, RW, "Sampled meter value interval in a transaction, s; 0 = off.",
+         required=True),
+    _key("MinimumStatusDuration", C, INT, RW, "A status must hold this long before it is reported, s."),
+    _key("NumberOfConnectors", C, INT, RO, "Connectors of this charge point (set from the EVSE count).",
+         required=True),
+    _key("ResetRetries", C, INT, RW, "Reset attempts after a failed reset.", required=True),
+    _key("StopTransactionOnEVSideDisconnect", C, BOOL, RW, "Unplugging at the EV stops the transaction.",
+         default=True),
+    _key("StopTransactionOnInvalidId", C, BOOL, RW, "Stop when StartTransaction.conf says the id is invalid.",
+         required=True),
+    _key("StopTxnAlignedData", C, CSV, RW, "Clock-aligned measurands in StopTransaction transactionData.",
+         required=True, max_items_key="StopTxnAlignedDataMaxLength", **_MEASURAND_LIST),
+    _key("StopTxnAlignedDataMaxLength", C, INT, RO, "Most items in StopTxnAlignedData."),
+    _key("StopTxnSampledData", C, CSV, RW, "Sampled measurands in StopTransaction transactionData.",
+         required=True, max_items_key="StopTxnSampledDataMaxLength", **_MEASURAND_LIST),
+    _key("StopTxnSampledDataMaxLength", C, INT, RO, "Most items in StopTxnSampledData."),
+    _key("SupportedFeatureProfiles", C, CSV, RO, "Feature profiles this charge point implements.", required=True,
+         members=frozenset(FEATURE_PROFILES), check=_holds_core, max_items_key="SupportedFeatureProfilesMaxLength"),
+    _key("SupportedFeatureProfilesMaxLength", C, INT, RO, "Most items in SupportedFeatureProfiles."),
+    _key("TransactionMessageAttempts", C, INT, RW, "Attempts for a transaction message the CSMS fails.",
+         required=True),
+    _key("TransactionMessageRetryInterval", C, INT, RW, "Seconds between those attempts (times attempt number).",
+         required=True),
+    _key("UnlockConnectorOnEVSideDisconnect", C, BOOL, RW, "Unlock the connector when the EV unplugs.",
+         required=True),
+    _key("WebSocketPingInterval", C, INT, RW, "Seconds between websocket pings; 0 = off."),
+    # --- other feature profiles (OCPP 1.6 sections 9.2-9.4) ---
+    _key("SupportedFileTransferProtocols", "FirmwareManagement", CSV, RO, "Protocols for firmware and diagnostics.",
+         members=frozenset({"FTP", "FTPS", "HTTP", "HTTPS"})),
+    _key("LocalAuthListEnabled", "LocalAuthListManagement", BOOL, RW, "Use the local authorization list.",
+         required=True),
+    _key("LocalAuthListMaxLength", "LocalAuthListManagement", INT, RO, "Most entries in the local list.",
+         required=True),
+    _key("SendLocalListMaxLength", "LocalAuthListManagement", INT, RO, "Most entries in one SendLocalList.",
+         required=True),
+    _key("ReserveConnectorZeroSupported", "Reservation", BOOL, RO, "Reservations of connector 0 are possible."),
+    _key("ChargeProfileMaxStackLevel", "SmartCharging", INT, RO, "Highest stackLevel of a charging profile.",
+         required=True),
+    _key("ChargingScheduleAllowedChargingRateUnit", "SmartCharging", CSV, RO, "Units a schedule may use.",
+         required=True, default="Current,Power", members=frozenset({"Current", "Power"})),
+    _key("ChargingScheduleMaxPeriods", "SmartCharging", INT, RO, "Most periods in one schedule.", required=True,
+         default=1440),
+    _key("ConnectorSwitch3to1PhaseSupported", "SmartCharging", BOOL, RO, "Can switch from 3 to 1 phase in a tx."),
+    _key("MaxChargingProfilesInstalled", "SmartCharging", INT, RO, "Most charging profiles installed at once.",
+         required=True, default=500),
+    # --- Security whitepaper (edition 2) ---
+    _key("AdditionalRootCertificateCheck", "Security", BOOL, RO, "Root certificate replacement needs a fallback."),
+    _key("AuthorizationKey", "Security", STR, WO, "Basic auth password (SecurityProfile 1/2); hex is decoded.",
+         min_length=AUTHORIZATION_KEY_MIN_LENGTH, max_length=AUTHORIZATION_KEY_MAX_LENGTH),
+    _key("CertificateSignedMaxChainSize", "Security", INT, RO, "Largest CertificateSigned chain, bytes.",
+         maximum=10000),
+    _key("CertificateStoreMaxLength", "Security", INT, RO, "Most installed root certificates."),
+    _key("CpoName", "Security", STR, RW, "Organization name put in the CSR of the CSMS client certificate.",
+         max_length=64),
+    _key("SecurityProfile", "Security", INT, RW, "0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS.",
+         required=True, default=0, maximum=3, check=_security_profile),
+    _key("DisableSecurityEventNotifications", "Security", BOOL, RW, "Do not send SecurityEventNotification.",
+         default=False),
+    # --- ISO 15118 Plug&Charge with OCPP 1.6 (application note) ---
+    _key("ISO15118CertificateManagementEnabled", "PnC", BOOL, RW, "Handle ISO 15118 certificate requests.",
+         default=False),
+    _key("ISO15118PnCEnabled", "PnC", BOOL, RW, "Plug&Charge enabled.", required=True),
+    _key("CentralContractValidationAllowed", "PnC", BOOL, RW, "The CSMS may validate contract certificates."),
+    _key("CertSigningWaitMinimum", "PnC", INT, RW, "Seconds before retrying a SignCertificate."),
+    _key("CertSigningRepeatTimes", "PnC", INT, RW, "SignCertificate retries."),
+    _key("ContractValidationOffline", "PnC", BOOL, RW, "Validate contract certificates locally when offline.",
+         required=True),
+    # --- California pricing (application note) ---
+    _key("CustomDisplayCostAndPrice", "CostAndPrice", BOOL, RO, "Show cost and price.", required=True),
+    _key("NumberOfDecimalsForCostValues", "CostAndPrice", INT, RO, "Decimals of cost values."),
+    _key("DefaultPrice", "CostAndPrice", OBJ, RW, "Price used offline; JSON object.", object_schema=_PRICE_SCHEMA),
+    _key("DefaultPriceText", "CostAndPrice", OBJ, RW, "Price texts per language; JSON object.",
+         object_schema=_PRICE_TEXT_SCHEMA),
+    _key("TimeOffset", "CostAndPrice", STR, RW, "Local time offset for display, e.g. +01:00.", min_length=1,
+         max_length=10),
+    _key("NextTimeOffsetTransitionDateTime", "CostAndPrice", STR, RW, "When the offset changes next.",
+         min_length=1, max_length=40),
+    _key("TimeOffsetNextTransition", "CostAndPrice", STR, RW, "Offset after the next transition.", min_length=1,
+         max_length=40),
+    _key("CustomIdleFeeAfterStop", "CostAndPrice", BOOL, RW, "Idle fee keeps running after the stop."),
+    _key("SupportedLanguages", "CostAndPrice", CSV, RO, "Languages of price texts."),
+    _key("CustomMultiLanguageMessages", "CostAndPrice", BOOL, RO, "Price messages come in several languages."),
+    _key("Language", "CostAndPrice", STR, RW, "Default language of price texts.", min_length=1),
+    _key("WaitForSetUserPriceTimeout", "CostAndPrice", INT, RW, "Milliseconds to wait for a user price.",
+         maximum=30000),
+)
+
+KEYS_BY_NAME: dict[str, KeySpec] = {spec.name: spec for spec in KEYS}
+
+
+def custom_key(name: str, value: Any) -> KeySpec:
+    """A vendor key from the Custom section: typed by its JSON value, read-only (no vendor schema is read)."""
+    if isinstance(value, bool):
+        kind = BOOL
+    elif isinstance(value, int):
+        kind = INT
+    elif isinstance(value, float):
+        kind = NUM
+    elif isinstance(value, list):
+        kind = ARR
+    elif isinstance(value, dict):
+        kind = OBJ
+    else:
+        kind = STR
+    return KeySpec(name, "Custom", kind, RO, "Vendor key from the Custom section.")
