@@ -16,8 +16,8 @@ from module.config.keys import (
     REQUIRED_SECTIONS,
     SECTIONS,
     Access,
-    Kind,
     KeySpec,
+    Kind,
 )
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"

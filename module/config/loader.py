@@ -168,7 +168,8 @@ def load_config(
         try:
             values[name] = from_json(spec, value)
         except InvalidValue as problem:
-            raise ConfigError(origin(spec.section, name), spec.section, name, shown(spec, value), str(problem)) from None
+            file = origin(spec.section, name)
+            raise ConfigError(file, spec.section, name, shown(spec, value), str(problem)) from None
     for name, value in values.items():
         spec = specs[name]
         try:

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from module.config.keys import Kind, KeySpec, Lookup
+from module.config.keys import KeySpec, Kind, Lookup
 
 _INT_TEXT = re.compile(r"^[+-]?\d+$")
 
