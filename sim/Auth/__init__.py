@@ -1,0 +1,1 @@
+"""Simulated Auth module: token providers -> validators -> EVSE authorization, reservations."""

@@ -1,0 +1,132 @@
+"""Joins the charger, car and power meter to the framework: evse_manager commands, vars, car simulator topics."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from framework.module import Module
+from sim.EvseManager.car import CarSimulator
+from sim.EvseManager.charger import Charger, EvseSettings
+from sim.EvseManager.powermeter import PowerMeter
+
+log = logging.getLogger(__name__)
+IMPL = "evse"
+
+
+def settings_from(config: dict[str, Any]) -> EvseSettings:
+    return EvseSettings(
+        evse_id=int(config["evse_id"]),
+        connector_id=int(config["connector_id"]),
+        connector_type=config["connector_type"],
+        max_current_A=float(config["max_current_A"]),
+        phases=3 if config["three_phases"] else 1,
+        external_ready=bool(config["external_ready_to_start_charging"]),
+        battery_capacity_Wh=float(config["battery_capacity_Wh"]),
+        initial_soc=float(config["initial_soc"]),
+    )
+
+
+class EvseManagerModule:
+    def __init__(self, mod: Module) -> None:
+        self.mod = mod
+        config = mod.config
+        self.settings = settings_from(config)
+        self.interval_s = float(config["powermeter_interval_s"])
+        self.meter = PowerMeter(meter_id=f"{mod.id}-meter", nominal_voltage_V=float(config["nominal_voltage_V"]))
+        self.charger = Charger(self.settings, self.meter, self._publish)
+        self.car = CarSimulator(self.charger)
+        self.carsim_id = int(config["carsim_id"]) or self.settings.evse_id
+        self._ticker: asyncio.Task | None = None
+
+    async def _publish(self, var: str, value: Any) -> None:
+        await self.mod.publish(IMPL, var, value)
+
+    def register(self) -> None:
+        c, mod = self.charger, self.mod
+        handlers = {
+            "get_evse": lambda args: self.get_evse(),
+            "enable_disable": lambda args: c.enable_disable(args["connector_id"], args["cmd_source"]),
+            "authorize_response": lambda args: c.authorize_response(args["provided_token"],
+                                                                    args["validation_result"]),
+            "withdraw_authorization": lambda args: c.withdraw_authorization(),
+            "reserve": lambda args: c.reserve(args["reservation_id"]),
+            "cancel_reservation": lambda args: c.cancel_reservation(),
+            "pause_charging": lambda args: c.pause_charging(),
+            "resume_charging": lambda args: c.resume_charging(),
+            "stop_transaction": lambda args: c.stop_transaction(args["request"]),
+            "force_unlock": lambda args: c.force_unlock(args["connector_id"]),
+            "external_ready_to_start_charging": lambda args: c.external_ready_to_start_charging(),
+            "set_plug_and_charge_configuration": self.set_plug_and_charge_configuration,
+            # basic AC charging only: there is no ISO 15118 stack to hand the modes to (EVerest answers the same)
+            "update_allowed_energy_transfer_modes": lambda args: "NoHlc",
+        }
+        for cmd, handler in handlers.items():
+            mod.implement(IMPL, cmd, handler)
+        base = f"everest_external/nodered/{self.carsim_id}/carsim/cmd/"
+        mod.subscribe_external(base + "execute_charging_session", self.car.execute)
+        mod.subscribe_external(base + "modify_charging_session", self.car.modify)
+
+    def get_evse(self) -> dict:
+        return {"id": self.settings.evse_id,
+                "connectors": [{"id": self.settings.connector_id, "type": self.settings.connector_type}]}
+
+    def set_plug_and_charge_configuration(self, args: dict) -> None:
+        self.charger.pnc_configuration = dict(args["plug_and_charge_configuration"])
+        log.info("plug and charge configuration: %s", self.charger.pnc_configuration)
+
+    async def on_ready(self) -> None:
+        await self._publish_static_vars()
+        await self.charger.start()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick_forever())
+        script = self.mod.config.get("auto_exec_commands") or ""
+        if script:
+            self.car.execute(script)
+
+    async def _publish_static_vars(self) -> None:
+        s = self.settings
+        source = f"{self.mod.id}/hardware"
+        await self._publish("evse_id", str(s.evse_id))
+        await self._publish("limits", {"uuid": self.mod.id, "max_current": s.max_current_A,
+                                       "nr_of_phases_available": s.phases})
+        await self._publish("enforced_limits", {
+            "uuid": self.mod.id,
+            "valid_for": 3600,
+            "limits_root_side": {
+                "ac_max_current_A": {"value": s.max_current_A, "source": source},
+                "total_power_W": {"value": s.max_current_A * s.phases * self.meter.nominal_voltage_V,
+                                  "source": source},
+                "ac_max_phase_count": {"value": s.phases, "source": source},
+            },
+            "schedule": [],
+        })
+        await self._publish("selected_protocol", "IEC61851-1")
+
+    async def _tick_forever(self) -> None:
+        while True:
+            reading = await self.charger.tick()
+            await self._publish("powermeter", reading)
+            if self.charger.car.plugged:
+                await self._publish("ev_info", {"soc": round(self.charger.car.soc, 2)})
+            await asyncio.sleep(self.interval_s)
+
+    async def close(self) -> None:
+        await self.car.stop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+
+
+async def main() -> None:
+    mod = await Module.connect()
+    sim = EvseManagerModule(mod)
+    sim.register()
+    await mod.signal_ready(sim.on_ready)
+    try:
+        await mod.run_forever()
+    finally:
+        await sim.close()
+        await mod.close()
