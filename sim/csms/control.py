@@ -1,0 +1,155 @@
+"""Client of the CSMS process's control channel, and the `csms` subcommands of the driver CLI.
+
+The CSMS process writes its control port to <state-dir>/csms-control.port. The CLI plugs the subcommands in
+with add_cli(subparsers) and runs a parsed command with `args.run(args)` (returns the exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+PORT_FILE = "csms-control.port"
+STATE_DIR_ENV = "SIM_STATE_DIR"
+DEFAULT_STATE_DIR = ".sim-state"
+
+
+class ControlError(Exception):
+    """The CSMS refused or failed the command (code: an OCPP error code or a failure class name)."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+def default_state_dir() -> Path:
+    return Path(os.environ.get(STATE_DIR_ENV, DEFAULT_STATE_DIR))
+
+
+def control_port(state_dir: str | Path) -> int:
+    """Port of the running CSMS; FileNotFoundError if none was started with this state dir."""
+    return int((Path(state_dir) / PORT_FILE).read_text().strip())
+
+
+async def send_command(
+    state_dir: str | Path,
+    action: str,
+    payload: dict[str, Any] | None = None,
+    cp_id: str | None = None,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
+    """Ask the CSMS process to send `action` (or answer "transactions" / "charge_points"); returns the result."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", control_port(state_dir))
+    try:
+        request = {"action": action, "payload": payload or {}, "cp_id": cp_id}
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    finally:
+        writer.close()
+    if not line:
+        raise ControlError("ConnectionError", "the CSMS closed the control connection")
+    answer = json.loads(line)
+    if not answer.get("ok"):
+        raise ControlError(answer["error"]["code"], answer["error"]["description"])
+    return answer["result"]
+
+
+def send_command_sync(
+    state_dir: str | Path, action: str, payload: dict[str, Any] | None = None, cp_id: str | None = None
+) -> dict[str, Any]:
+    return asyncio.run(send_command(state_dir, action, payload, cp_id))
+
+
+def _optional(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+# Subcommand -> (arguments, function from parsed args to (action, payload)).
+_COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
+    "remote-start": (
+        "start a transaction remotely",
+        [("connector", {"type": int}), ("tag", {})],
+        lambda a: ("RemoteStartTransaction", {"connectorId": a.connector, "idTag": a.tag}),
+    ),
+    "remote-stop": (
+        "stop a transaction remotely",
+        [("txid", {"type": int})],
+        lambda a: ("RemoteStopTransaction", {"transactionId": a.txid}),
+    ),
+    "reset": (
+        "reset the charge point",
+        [("type", {"choices": ["Hard", "Soft"]})],
+        lambda a: ("Reset", {"type": a.type}),
+    ),
+    "unlock": (
+        "unlock a connector",
+        [("connector", {"type": int})],
+        lambda a: ("UnlockConnector", {"connectorId": a.connector}),
+    ),
+    "availability": (
+        "change a connector's availability (0 = the whole charge point)",
+        [("connector", {"type": int}), ("type", {"choices": ["Operative", "Inoperative"]})],
+        lambda a: ("ChangeAvailability", {"connectorId": a.connector, "type": a.type}),
+    ),
+    "get-config": (
+        "read configuration keys (all without KEY)",
+        [("key", {"nargs": "*"})],
+        lambda a: ("GetConfiguration", _optional(key=a.key or None)),
+    ),
+    "set-config": (
+        "change a configuration key",
+        [("key", {}), ("value", {})],
+        lambda a: ("ChangeConfiguration", {"key": a.key, "value": a.value}),
+    ),
+    "trigger": (
+        "ask the charge point to send a message",
+        [("message", {}), ("connector", {"type": int, "nargs": "?"})],
+        lambda a: ("TriggerMessage", _optional(requestedMessage=a.message, connectorId=a.connector)),
+    ),
+    "data-transfer": (
+        "send a DataTransfer",
+        [("vendor", {}), ("message_id", {"nargs": "?"}), ("data", {"nargs": "?"})],
+        lambda a: ("DataTransfer", _optional(vendorId=a.vendor, messageId=a.message_id, data=a.data)),
+    ),
+    "clear-cache": ("clear the authorization cache", [], lambda a: ("ClearCache", {})),
+    "transactions": ("list the transactions the CSMS knows", [], lambda a: ("transactions", {})),
+}
+
+
+def add_cli(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `csms <command> ...` on an argparse subparsers object; each command sets args.run."""
+    csms = subparsers.add_parser("csms", help="make the local CSMS send a command")
+    csms.add_argument("--state-dir", type=Path, default=None, help=f"where the CSMS wrote {PORT_FILE}")
+    csms.add_argument("--cp", dest="cp_id", default=None, help="charge point id (default: the only one)")
+    commands = csms.add_subparsers(dest="csms_command", required=True)
+    for name, (help_text, arguments, build) in _COMMANDS.items():
+        parser = commands.add_parser(name, help=help_text)
+        for argument, options in arguments:
+            parser.add_argument(argument, **options)
+        parser.set_defaults(run=_runner(build))
+    return csms
+
+
+def _runner(build: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        action, payload = build(args)
+        state_dir = args.state_dir or default_state_dir()
+        try:
+            result = send_command_sync(state_dir, action, payload, args.cp_id)
+        except FileNotFoundError:
+            print(f"no CSMS is running: {state_dir / PORT_FILE} is missing", file=sys.stderr)
+            return 2
+        except (ControlError, ConnectionError) as exc:
+            print(f"csms: {exc}", file=sys.stderr)
+            return 1
+        print(json.dumps(result, indent=2))
+        return 0
+
+    return run
