@@ -1,30 +1,22 @@
-"""Monotonic time for retries and delays, injectable so tests can move time instead of sleeping."""
+"""Monotonic time for retries and delays, injectable so tests can move time instead of sleeping.
+
+The shape is the link's (`module.link.backoff.Clock`: `monotonic()` and `sleep()`), so one clock drives both.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
-import time
 from typing import Protocol
 
 
 class Clock(Protocol):
     """Monotonic seconds and a sleep on the same scale; a wall clock set by the CSMS never moves it."""
 
-    def now(self) -> float: ...
+    def monotonic(self) -> float: ...
 
     async def sleep(self, seconds: float) -> None: ...
-
-
-class MonotonicClock:
-    """The real clock: time.monotonic, which is what the asyncio loop also uses."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds))
 
 
 class ManualClock:
@@ -36,7 +28,7 @@ class ManualClock:
         self._order = itertools.count()
         self._changed = asyncio.Event()
 
-    def now(self) -> float:
+    def monotonic(self) -> float:
         return self._now
 
     async def sleep(self, seconds: float) -> None:

@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
+from module.link.backoff import monotonic_clock
 from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
 from module.link.protocol import ProtocolSpec
-from module.queue.clock import Clock, MonotonicClock
+from module.queue.clock import Clock
 from module.queue.database import Database
 from module.queue.outbox import Lane, Outbox, OutboxMessage
 from module.queue.registration import AcceptedCallback, BootPayload, Registration
@@ -87,7 +88,7 @@ class MessageQueue:
         self._link = link
         self.settings = settings
         self._transactional = spec.transactional_actions
-        self._clock = clock or MonotonicClock()
+        self._clock: Clock = clock or monotonic_clock
         self.transactions = transactions or TransactionStore(db)
         self._outbox = Outbox(db)
         self.registration = Registration(
@@ -248,9 +249,9 @@ class MessageQueue:
             due = self._retry_due.get(message.seq)
             if due is None and message.attempts:
                 # restarted after a failure: the monotonic deadline is gone, wait the whole interval again
-                due = self._retry_due[message.seq] = self._clock.now() + message.retry_delay
-            if due is not None and due > self._clock.now():
-                await self._clock.sleep(due - self._clock.now())
+                due = self._retry_due[message.seq] = self._clock.monotonic() + message.retry_delay
+            if due is not None and due > self._clock.monotonic():
+                await self._clock.sleep(due - self._clock.monotonic())
                 continue
             changes = self._connection_changes
             self._in_flight = message.seq
@@ -305,7 +306,7 @@ class MessageQueue:
         delay = self.settings.transaction_message_retry_interval * attempts
         self._outbox.record_failure(message.seq, attempts, delay, f"{type(exc).__name__}: {exc}")
         message.attempts, message.retry_delay = attempts, delay
-        self._retry_due[message.seq] = self._clock.now() + delay
+        self._retry_due[message.seq] = self._clock.monotonic() + delay
         log.warning("%s (queue #%d) attempt %d failed (%s): next attempt in %s s",
                     message.action, message.seq, attempts, exc, delay)
 
