@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import ChargerPort, EventPort
 from module.core.stop_reasons import ocpp_stop_reason
+from module.queue.transactions import Transaction as StoredTransaction
 from module.queue.transactions import TransactionStore
 
 log = logging.getLogger(__name__)
@@ -97,8 +98,8 @@ class TransactionManager:
         values = sampled_values(measurement, measurands, context)
         return {"timestamp": utc_now(), "sampledValue": values} if values else None
 
-    def _wire_id(self, transaction: Transaction) -> int:
-        """The id to send now, read from the store that the queue updates when StartTransaction.conf arrives."""
+    def wire_id(self, transaction: Transaction) -> int:
+        """The id known now (the queue puts the current one on every queued message and rewrites placeholders)."""
         record = self._journal.get(transaction.session_id)
         if record is not None:
             transaction.transaction_id = record.transaction_id
@@ -110,17 +111,17 @@ class TransactionManager:
         if len(id_tag) > ID_TAG_MAX:
             log.warning("idTag longer than %s characters cut for StartTransaction", ID_TAG_MAX)
             id_tag = id_tag[:ID_TAG_MAX]
-        record = self._journal.open(session_id, connector_id, id_tag, meter_start, timestamp, reservation_id)
-        transaction = Transaction(session_id, connector_id, id_tag, meter_start, timestamp, record.transaction_id,
-                                  reservation_id)
-        self.active[connector_id] = transaction
-        self._by_session[session_id] = transaction
-        self.stopped[session_id] = asyncio.Event()
         payload: dict[str, Any] = {"connectorId": connector_id, "idTag": id_tag, "meterStart": meter_start,
                                    "timestamp": timestamp}
         if reservation_id is not None:
             payload["reservationId"] = reservation_id
+        # The queue opens the transaction row (with its placeholder id) in the same disk write as the message.
         await self._queue.enqueue_transactional("StartTransaction", payload, session_id=session_id)
+        transaction = Transaction(session_id, connector_id, id_tag, meter_start, timestamp, 0, reservation_id)
+        self.wire_id(transaction)
+        self.active[connector_id] = transaction
+        self._by_session[session_id] = transaction
+        self.stopped[session_id] = asyncio.Event()
         settings = self._meter_settings()
         begin = self.meter_value(connector_id, settings.stop_sampled_data, "Transaction.Begin")
         if begin:
@@ -128,6 +129,15 @@ class TransactionManager:
         transaction.sampler = asyncio.get_running_loop().create_task(self._sample(transaction))
         self._events.transaction_event("Started", connector_id, session_id, None)
         return transaction
+
+    def resume(self, record: StoredTransaction) -> None:
+        """Pick up a transaction that survived a restart because its EVSE resumed the session."""
+        transaction = Transaction(record.session_id, record.connector_id, record.id_tag, record.meter_start or 0,
+                                  record.start_time or utc_now(), record.transaction_id, record.reservation_id)
+        self.active[record.connector_id] = transaction
+        self._by_session[record.session_id] = transaction
+        self.stopped[record.session_id] = asyncio.Event()
+        transaction.sampler = asyncio.get_running_loop().create_task(self._sample(transaction))
 
     async def _sample(self, transaction: Transaction) -> None:
         """Sample.Periodic MeterValues every MeterValueSampleInterval while the transaction runs."""
@@ -150,7 +160,7 @@ class TransactionManager:
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
         transaction = self.active.get(connector_id)
         if transaction is not None:
-            payload["transactionId"] = self._wire_id(transaction)
+            payload["transactionId"] = self.wire_id(transaction)
             await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
             if context == "Sample.Clock":
                 kept = self.meter_value(connector_id, self._meter_settings().stop_aligned_data, context)
@@ -177,13 +187,12 @@ class TransactionManager:
         if end:
             transaction.stop_data.append(end)
         ocpp_reason = ocpp_stop_reason(reason)
-        payload: dict[str, Any] = {"transactionId": self._wire_id(transaction), "meterStop": meter_stop,
+        payload: dict[str, Any] = {"transactionId": self.wire_id(transaction), "meterStop": meter_stop,
                                    "timestamp": timestamp, "reason": ocpp_reason}
         if id_tag:
             payload["idTag"] = id_tag[:ID_TAG_MAX]
         if transaction.stop_data:
             payload["transactionData"] = transaction.stop_data
-        self._journal.record_stop(transaction.session_id, meter_stop, timestamp, ocpp_reason, id_tag)
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
         self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,

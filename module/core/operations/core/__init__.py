@@ -1,0 +1,1 @@
+"""Core profile operations initiated by the CSMS."""

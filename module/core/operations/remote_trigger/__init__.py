@@ -1,0 +1,1 @@
+"""RemoteTrigger profile: TriggerMessage."""
