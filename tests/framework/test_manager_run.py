@@ -1,0 +1,258 @@
+"""The manager with real processes and a real Mosquitto: start, ready handshake, standalone, crash, stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from framework.broker import PrivateBroker
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parents[2]
+WAIT = 20.0
+
+
+@dataclass
+class Capture:
+    """A spec-speaking MQTT client recording every framework message in arrival order."""
+
+    broker: PrivateBroker
+    messages: queue.Queue = field(default_factory=queue.Queue)
+    seen: list[tuple[str, bytes, bool]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
+        subscribed = threading.Event()
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload, bool(m.retain)))
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.on_connect = lambda c, *args: c.subscribe("everest/#", qos=2)
+        self.client.connect(self.broker.host, self.broker.port)
+        self.client.loop_start()
+        assert subscribed.wait(WAIT)
+
+    def until(self, topic: str, timeout: float = WAIT) -> bytes:
+        """Record messages up to the first one on `topic`; return its payload."""
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.messages.get(timeout=max(0.01, deadline - time.monotonic()))
+            self.seen.append(message)
+            if message[0] == topic:
+                return message[1]
+
+    def publish(self, topic: str, msg_type: str, data: object) -> None:
+        self.client.publish(topic, json.dumps({"msg_type": msg_type, "data": data}), qos=2).wait_for_publish(WAIT)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def capture(broker: PrivateBroker) -> Iterator[Capture]:
+    recorder = Capture(broker)
+    yield recorder
+    recorder.close()
+
+
+@dataclass
+class ManagerProcess:
+    process: subprocess.Popen
+    lines: queue.Queue = field(default_factory=queue.Queue)
+    output: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def until_line(self, text: str) -> str:
+        deadline = time.monotonic() + WAIT
+        while (line := self.lines.get(timeout=max(0.01, deadline - time.monotonic()))) is not None:
+            self.output.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"manager ended before {text!r}:\n{''.join(self.output)}")
+
+    def group_is_gone(self) -> bool:
+        """Whether no process of the manager's process group (children, private broker) survives it."""
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+
+@pytest.fixture
+def start_manager(tmp_path: Path) -> Iterator:
+    started: list[ManagerProcess] = []
+
+    def start(config_text: str, *args: str) -> ManagerProcess:
+        config = tmp_path / "run.yaml"
+        config.write_text(config_text)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "framework.manager", "--config", str(config),
+             "--modules-dir", str(FIXTURES / "modules"), "--interfaces-dir", str(FIXTURES / "interfaces"), *args],
+            cwd=REPO, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        started.append(ManagerProcess(process))
+        return started[-1]
+
+    yield start
+    for manager in started:
+        if manager.process.poll() is None:
+            os.killpg(manager.process.pid, signal.SIGKILL)
+            manager.process.wait()
+
+
+def broker_settings(broker: PrivateBroker) -> str:
+    return f"settings: {{mqtt_broker_host: {broker.host}, mqtt_broker_port: {broker.port}, prefix: /opt/ev}}\n"
+
+
+PROBE = """active_modules:
+  probe:
+    module: PyProbe
+    config_module: {greeting: hi-from-config}
+    config_implementation: {main: {level: 7}}
+"""
+
+# Section 10 of the spec: what a real EVerest v0.25 manager sent for this module (prefix written as <prefix>).
+CAPTURED = {
+    "everest/interfaces": '{"data":["probe"],"msg_type":"GetConfigResponse"}',
+    "everest/interface_definitions/probe": '{"data":{"cmds":{"echo":{"arguments":{"value":{"type":"string"}},'
+    '"result":{"type":"string"}}},"errors":{},"vars":{"counter":{"qos":2,"type":"integer"}}},'
+    '"msg_type":"GetConfigResponse"}',
+    "everest/types": '{"data":[],"msg_type":"GetConfigResponse"}',
+    "everest/settings": '{"data":{"data_dir":"<prefix>/share/everest","etc_dir":"<prefix>/etc/everest",'
+    '"forward_exceptions":false,"modules_dir":"<prefix>/libexec/everest/modules","prefix":"<prefix>",'
+    '"telemetry_enabled":false,"telemetry_prefix":"everest-telemetry/","validate_schema":false},'
+    '"msg_type":"GetConfigResponse"}',
+    "everest/module_names": '{"data":{"probe":"PyProbe"},"msg_type":"GetConfigResponse"}',
+    "everest/modules/probe/response": '{"data":{"response":{"data":{"mappings":{"probe":null},"module_config":'
+    '{"access":null,"configuration_parameters":{"!module":[{"characteristics":{"datatype":"string",'
+    '"mutability":"ReadOnly"},"name":"greeting","value":"hi-from-config"}],"main":[{"characteristics":'
+    '{"datatype":"integer","mutability":"ReadOnly"},"name":"level","value":7}]},"connections":{},"mapping":null,'
+    '"module_id":"probe","module_name":"PyProbe","standalone":false,"telemetry_enabled":false}},"type":"Module"},'
+    '"status":"Ok","status_info":"","type":"Get"},"msg_type":"GetConfigResponse"}',
+    "everest/modules/probe/ready": '{"msg_type":"ModuleReady","data":true}',
+    "everest/ready": '{"data":true,"msg_type":"GlobalReady"}',
+    "everest/modules/probe/impl/main/var/counter": '{"msg_type":"Var","data":{"data":1}}',
+}
+DEFINITIONS = ["everest/interfaces", "everest/interface_definitions/probe", "everest/types", "everest/settings",
+               "everest/manifests/PyProbe", "everest/module_names"]
+
+
+def test_definitions_config_ready_and_global_ready_match_the_captured_everest_run(
+        capture: Capture, start_manager) -> None:
+    manager = start_manager(broker_settings(capture.broker) + PROBE)
+    capture.until("everest/modules/probe/impl/main/var/counter")
+    order = [topic for topic, payload, _ in capture.seen if payload or topic not in DEFINITIONS]
+    assert order[:len(DEFINITIONS)] == DEFINITIONS
+    assert order[len(DEFINITIONS):] == ["everest/config/request", "everest/modules/probe/response",
+                                        "everest/modules/probe/ready", "everest/ready",
+                                        "everest/modules/probe/impl/main/var/counter"]
+    got = {topic: json.loads(payload) for topic, payload, _ in capture.seen if payload}
+    for topic, text in CAPTURED.items():
+        assert got[topic] == json.loads(text.replace("<prefix>", "/opt/ev")), topic
+    manifest = got["everest/manifests/PyProbe"]
+    assert manifest["msg_type"] == "GetConfigResponse"
+    assert manifest["data"]["provides"]["main"]["config"]["level"]["mutability"] == "ReadOnly"
+    assert {"config"} & set(manifest["data"]) == set()
+    cleared = [topic for topic, payload, _ in capture.seen if not payload]
+    assert cleared == DEFINITIONS
+    assert [t for t, _, _ in capture.seen].index("everest/ready") > max(
+        i for i, (t, p, _) in enumerate(capture.seen) if not p)
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+    assert manager.group_is_gone()
+
+
+def test_retain_topics_keeps_definitions_for_late_readers(capture: Capture, start_manager) -> None:
+    manager = start_manager(broker_settings(capture.broker) + PROBE, "--retain-topics")
+    capture.until("everest/ready")
+    assert all(payload for topic, payload, _ in capture.seen if topic in DEFINITIONS)
+    late = Capture(capture.broker)
+    try:
+        payload = late.until("everest/manifests/PyProbe")
+        assert json.loads(payload)["data"]["description"] == "Probe module for the framework tests"
+    finally:
+        late.close()
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+
+
+def test_standalone_module_gets_its_config_and_global_ready_waits_for_it(
+        capture: Capture, start_manager) -> None:
+    config = PROBE + "  late:\n    module: Caller\n    config_module: {ratio: 2.5}\n" \
+                     "    connections: {target: [{module_id: probe, implementation_id: main}]}\n"
+    manager = start_manager(broker_settings(capture.broker) + config, "--standalone", "late")
+    manager.until_line("waiting for standalone module late")
+    capture.until("everest/modules/probe/ready")
+    capture.publish("everest/config/request", "GetConfig",
+                    {"type": "Get", "origin": "late", "request": {"type": "Module"}})
+    response = json.loads(capture.until("everest/modules/late/response"))["data"]["response"]["data"]
+    module_config = response["module_config"]
+    assert module_config["standalone"] is True
+    assert module_config["configuration_parameters"]["!module"][0]["value"] == 2.5
+    assert module_config["connections"] == {"target": [
+        {"module_id": "probe", "implementation_id": "main", "requirement": {"id": "target"}}]}
+    assert "everest/ready" not in [topic for topic, _, _ in capture.seen]
+    capture.publish("everest/modules/late/ready", "ModuleReady", True)
+    capture.until("everest/ready")
+    manager.process.send_signal(signal.SIGINT)
+    assert manager.process.wait(timeout=5) == 0
+    assert manager.group_is_gone()
+
+
+def test_a_crashed_child_stops_the_system_with_non_zero_exit(capture: Capture, start_manager) -> None:
+    config = PROBE + "  crasher: {module: Crasher, config_module: {exit_code: 7}}\n"
+    manager = start_manager(broker_settings(capture.broker) + config)
+    manager.until_line("module crasher exited with status 7")
+    assert manager.process.wait(timeout=5) == 1
+    assert manager.group_is_gone()
+
+
+def test_sigterm_stops_everything_within_5_s_with_the_private_broker(start_manager) -> None:
+    manager = start_manager(PROBE + "  other: {module: PyProbe}\n")
+    manager.until_line("started a private mosquitto")
+    manager.until_line("GlobalReady")
+    began = time.monotonic()
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+    assert time.monotonic() - began < 5
+    assert manager.group_is_gone()
+
+
+def test_config_service_answers_value_set_and_ignores_garbage(capture: Capture, start_manager) -> None:
+    manager = start_manager(broker_settings(capture.broker) + PROBE, "--standalone", "probe")
+    manager.until_line("waiting for standalone module probe")
+    capture.client.publish("everest/config/request", b"{not json", qos=2)
+    capture.publish("everest/config/request", "Bogus", {"origin": "probe"})
+    capture.publish("everest/config/request", "GetConfig", {
+        "type": "Get", "origin": "probe", "request": {"type": "Value", "identifier": {
+            "module_id": "probe", "module_implementation_id": "main", "configuration_parameter_name": "level"}}})
+    value = json.loads(capture.until("everest/modules/probe/response"))["data"]
+    assert value == {"status": "Ok", "status_info": "", "type": "Get", "response": {"type": "Value", "data": 7}}
+    capture.publish("everest/config/request", "GetConfig", {
+        "type": "Set", "origin": "probe", "request": {"identifier": {
+            "module_id": "probe", "configuration_parameter_name": "greeting"}, "value": "x"}})
+    answer = json.loads(capture.until("everest/modules/probe/response"))["data"]
+    assert answer["type"] == "Set" and answer["response"] == {"status": "Rejected"}
+    assert manager.process.poll() is None
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
