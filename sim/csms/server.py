@@ -257,7 +257,8 @@ class LocalCsms:
         """Send `action` to the charge point (None: the only connected one) and return its answer's payload.
 
         Raises CsmsCallError on CALLERROR, TimeoutError, ConnectionError if it disconnects meanwhile,
-        LookupError if it is not connected. validate=False sends a payload that breaks the schema."""
+        LookupError if it is not connected, and ocpp's OCPPError if the request or the answer breaks its
+        schema (validate=False skips both checks, to send a broken payload)."""
         session = self._sessions.get(self._resolve(cp_id))
         if session is None:
             raise LookupError(f"charge point {cp_id} is not connected")

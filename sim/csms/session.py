@@ -8,6 +8,7 @@ with camelCase payloads as the wire has them, a per-call timeout and an early en
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
 import logging
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ocpp.charge_point import camel_to_snake_case
-from ocpp.messages import Call, CallError, MessageType, validate_payload
+from ocpp.messages import Call, CallError, CallResult, MessageType, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
@@ -175,7 +176,10 @@ class CsmsChargePoint(ChargePoint):
 
     # --- calling ---------------------------------------------------------------------------------------
     async def send_call(self, action: str, payload: dict[str, Any], timeout: float, validate: bool) -> Any:
-        """Send a CALL, wait for its answer; CsmsCallError on CALLERROR, ConnectionError if the socket closes."""
+        """Send a CALL and return its answer's payload.
+
+        Raises CsmsCallError on CALLERROR, ConnectionError if the socket closes first, TimeoutError, and with
+        validate the library's OCPPError when the request or the answer breaks its schema."""
         message = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
         if validate:
             await validate_payload(message, self._ocpp_version)
@@ -197,4 +201,6 @@ class CsmsChargePoint(ChargePoint):
                 raise TimeoutError(f"{self.id} did not answer {action} within {timeout}s") from None
         if response.message_type_id == MessageType.CallError:
             raise CsmsCallError(response.error_code, response.error_description, response.error_details)
+        if validate:  # on a copy: the library turns floats of some actions into Decimals while validating
+            await validate_payload(CallResult(response.unique_id, copy.deepcopy(response.payload), action), "1.6")
         return response.payload

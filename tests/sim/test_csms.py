@@ -21,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from ocpp.exceptions import InternalError
+from ocpp.exceptions import InternalError, OCPPError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
@@ -36,7 +36,7 @@ NOW = "2024-05-01T10:00:00Z"
 
 
 class SimChargePoint(ChargePoint):
-    """A minimal charge point: answers Reset and RemoteStartTransaction, nothing else."""
+    """A minimal charge point: answers Reset, RemoteStartTransaction and (wrongly) ChangeAvailability."""
 
     resets: list[str]
 
@@ -48,6 +48,10 @@ class SimChargePoint(ChargePoint):
     @on(Action.remote_start_transaction)
     def on_remote_start(self, id_tag: str, **_: Any) -> call_result.RemoteStartTransaction:
         return call_result.RemoteStartTransaction(status="Accepted")
+
+    @on(Action.change_availability, skip_schema_validation=True)
+    def on_change_availability(self, **_: Any) -> call_result.ChangeAvailability:
+        return call_result.ChangeAvailability(status="Maybe")  # breaks the schema on purpose
 
 
 @contextlib.asynccontextmanager
@@ -205,6 +209,14 @@ async def test_commands_round_trip_and_callerror_raises(csms: LocalCsms) -> None
             await csms.unlock(1)
         assert error.value.code == "NotImplemented"
         assert csms.payloads("UnlockConnector", direction="in", kind="CALLERROR")[0]["errorCode"] == "NotImplemented"
+        with pytest.raises(OCPPError):  # checked against the schema before sending
+            await csms.call("cp001", "Reset", {"type": "Medium"})
+        with pytest.raises(CsmsCallError):  # sent anyway: the charge point's schema check answers
+            await csms.call("cp001", "Reset", {"type": "Medium"}, validate=False)
+        assert cp.resets == ["Hard"]
+        with pytest.raises(OCPPError):  # the answer is checked too
+            await csms.change_availability(1, "Inoperative")
+        assert csms.payloads("ChangeAvailability", kind="CALLRESULT") == [{"status": "Maybe"}]
 
 
 async def test_reconnect_replaces_the_old_socket_and_drop_closes_it(csms: LocalCsms) -> None:
@@ -216,8 +228,10 @@ async def test_reconnect_replaces_the_old_socket_and_drop_closes_it(csms: LocalC
             await first._connection.wait_closed()
             assert await csms.reset("Soft") == {"status": "Accepted"}
             assert (first.resets, second.resets) == ([], ["Soft"])
-            await csms.drop("cp001")
+            mark = csms.mark()
+            await csms.drop("cp001", abort=True)
             await second._connection.wait_closed()
+            await csms.wait_for_record(lambda r: r.kind == "DISCONNECTED", after_index=mark)
             assert not csms.charge_points["cp001"].connected
             with pytest.raises(LookupError):
                 await csms.reset("Soft", cp_id="cp001")
