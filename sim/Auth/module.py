@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from framework.errors import CommandError
 from framework.module import Module, Requirement

@@ -1,1 +1,1 @@
-"""Simulated token provider: publishes the tokens it is told about over external MQTT (`python -m sim.DummyTokenProvider`)."""
+"""Simulated token provider: publishes the tokens it is told about over external MQTT."""

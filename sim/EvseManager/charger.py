@@ -128,7 +128,8 @@ class Charger:
         await self._stop_session()
 
     async def car_demand(self, current_A: float, phases: int, regulated: bool) -> None:
-        self.car.wants_power, self.car.current_A, self.car.phases, self.car.regulated = True, current_A, phases, regulated
+        car = self.car
+        car.wants_power, car.current_A, car.phases, car.regulated = True, current_A, phases, regulated
         await self._update_charging()
 
     async def car_stop_demand(self) -> None:

@@ -1,0 +1,1 @@
+"""Simulated charger information from the module config (`python -m sim.ChargerInformation`)."""

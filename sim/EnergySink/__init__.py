@@ -1,0 +1,1 @@
+"""Simulated energy sink: records the external limits it gets (`python -m sim.EnergySink`)."""
