@@ -1,0 +1,63 @@
+"""Provided `ocpp_generic` (ocpp): the version-neutral interface; in 1.6 a variable's name is the config key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framework.module import Module
+
+IMPL = "ocpp_generic"
+
+_SET_STATUS = {"Accepted": "Accepted", "Rejected": "Rejected", "RebootRequired": "RebootRequired",
+               "NotSupported": "UnknownVariable"}
+
+
+def implement(mod: Module, ocpp: Any) -> None:
+    async def get_variables(args: dict[str, Any]) -> list[dict[str, Any]]:
+        results = []
+        for request in args["requests"]:
+            name = request["component_variable"]["variable"]["name"]
+            known, _unknown = ocpp.config.get_configuration([name])
+            result: dict[str, Any] = {"component_variable": request["component_variable"],
+                                      "status": "Accepted" if known else "UnknownVariable"}
+            if known and known[0].get("value") is not None:
+                result["value"] = known[0]["value"]
+            results.append(result)
+        return results
+
+    async def set_variables(args: dict[str, Any]) -> list[dict[str, Any]]:
+        results = []
+        for request in args["requests"]:
+            name = request["component_variable"]["variable"]["name"]
+            status = ocpp.config.change_configuration(name, request["value"])
+            results.append({"component_variable": request["component_variable"], "status": _SET_STATUS[status]})
+        return results
+
+    async def change_availability(args: dict[str, Any]) -> dict[str, Any]:
+        request = args["request"]
+        charge_point = await ocpp.started_charge_point()
+        evse = request.get("evse")
+        connector_id = 0
+        if evse:
+            try:
+                connector_id = ocpp.evses.ocpp_connector(ocpp.evses.evses[evse["id"] - 1], evse.get("connector_id"))
+            except IndexError:
+                return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse"}}
+        status = await charge_point.change_availability(connector_id, request["operational_status"] == "Operative")
+        return {"status": status}
+
+    async def monitor_variables(args: dict[str, Any]) -> None:
+        for component_variable in args["component_variables"]:
+            ocpp.monitor_key(component_variable["variable"]["name"], generic=True)
+
+    async def security_event(args: dict[str, Any]) -> None:
+        event = args["event"]
+        await ocpp.security_event(event["type"][:50], (event.get("info") or "")[:255] or None)
+
+    mod.implement(IMPL, "stop", lambda _args: ocpp.stop_ocpp())
+    mod.implement(IMPL, "restart", lambda _args: ocpp.restart_ocpp())
+    mod.implement(IMPL, "security_event", security_event)
+    mod.implement(IMPL, "get_variables", get_variables)
+    mod.implement(IMPL, "set_variables", set_variables)
+    mod.implement(IMPL, "change_availability", change_availability)
+    mod.implement(IMPL, "monitor_variables", monitor_variables)
