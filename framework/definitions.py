@@ -9,7 +9,6 @@ and `reference: /errors/<ns>[#/<Name>]`.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
@@ -289,4 +288,4 @@ def distributed_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def schemas_as_distributed() -> dict[str, Any]:
     """The `{P}schemas` payload: the format schemas keyed like EVerest's."""
-    return {name: json.loads(json.dumps(schema(name))) for name in SCHEMA_NAMES}
+    return {name: copy.deepcopy(schema(name)) for name in SCHEMA_NAMES}

@@ -256,3 +256,30 @@ def test_config_service_answers_value_set_and_ignores_garbage(capture: Capture, 
     assert manager.process.poll() is None
     manager.process.send_signal(signal.SIGTERM)
     assert manager.process.wait(timeout=5) == 0
+
+
+def test_framework_runtime_modules_get_connections_and_call_each_other(capture: Capture, start_manager) -> None:
+    config = ("active_modules:\n  echo_a: {module: PyEcho}\n  echo_b:\n    module: PyEcho\n"
+              "    connections: {peer: [{module_id: echo_a, implementation_id: main}]}\n")
+    manager = start_manager(broker_settings(capture.broker) + config)
+    counter = json.loads(capture.until("everest/modules/echo_b/impl/main/var/counter"))
+    assert counter == {"msg_type": "Var", "data": {"data": len("hello echo_a")}}
+    assert "everest/ready" in [topic for topic, _, _ in capture.seen]
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+    assert manager.group_is_gone()
+
+
+def test_validate_schema_distributes_types_and_schemas(capture: Capture, start_manager) -> None:
+    settings = broker_settings(capture.broker).replace("prefix: /opt/ev", "validate_schema: true")
+    config = "active_modules:\n  sink: {module: Crasher, standalone: true}\n"
+    manager = start_manager(settings + config)
+    capture.until("everest/module_names")
+    got = {topic: json.loads(payload)["data"] for topic, payload, _ in capture.seen}
+    assert got["everest/interfaces"] == ["sink"]
+    assert got["everest/types"] == ["/sample"]
+    assert set(got["everest/type_definitions/sample"]) == {"Sample", "Unit"}
+    assert set(got["everest/schemas"]) == {"config", "manifest", "interface", "type", "error_declaration_list"}
+    assert got["everest/settings"]["validate_schema"] is True
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
