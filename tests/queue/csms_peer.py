@@ -47,6 +47,7 @@ class CsmsPeer:
 
     def __init__(self) -> None:
         self.online = True
+        self.record = True  # False: keep no payloads (memory tests); handlers still see every CALL
         self.received: list[Received] = []
         self.replies: list[list[Any]] = []
         self._ids = itertools.count(1000)
@@ -124,8 +125,9 @@ class CsmsPeer:
                 frame = json.loads(text)
                 if frame[0] == 2:
                     _, unique_id, action, payload = frame
-                    self.received.append(Received(action, payload, unique_id))
-                    self._changed.set()
+                    if self.record:
+                        self.received.append(Received(action, payload, unique_id))
+                        self._changed.set()
                     task = asyncio.create_task(self._answer(ws, unique_id, action, payload))
                     self._answering.add(task)
                     task.add_done_callback(self._answering.discard)
