@@ -16,9 +16,17 @@ log = logging.getLogger(__name__)
 IMPL = "evse"
 
 
-def settings_from(config: dict[str, Any]) -> EvseSettings:
+def evse_id_from(config: dict[str, Any], mapping: dict | None) -> int:
+    """The configured id, else the run config's mapping (`mapping: {module: {evse: N}}`), else 1."""
+    if int(config["evse_id"]):
+        return int(config["evse_id"])
+    mapping = mapping or {}
+    return int((mapping.get("module") or mapping).get("evse") or 1)
+
+
+def settings_from(config: dict[str, Any], mapping: dict | None) -> EvseSettings:
     return EvseSettings(
-        evse_id=int(config["evse_id"]),
+        evse_id=evse_id_from(config, mapping),
         connector_id=int(config["connector_id"]),
         connector_type=config["connector_type"],
         max_current_A=float(config["max_current_A"]),
@@ -33,7 +41,7 @@ class EvseManagerModule:
     def __init__(self, mod: Module) -> None:
         self.mod = mod
         config = mod.config
-        self.settings = settings_from(config)
+        self.settings = settings_from(config, mod.mapping)
         self.interval_s = float(config["powermeter_interval_s"])
         self.meter = PowerMeter(meter_id=f"{mod.id}-meter", nominal_voltage_V=float(config["nominal_voltage_V"]))
         self.charger = Charger(self.settings, self.meter, self._publish)
