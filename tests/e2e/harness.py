@@ -1,0 +1,114 @@
+"""A whole charger under test: the real manager and OCPP module processes, a real Mosquitto, the probe standing in
+for the other modules, and a CSMS built on the `ocpp` package.
+
+Tests change OCPP keys through the user config (as an integrator would) and module options through the run
+config; `kill()` cuts power (SIGKILL to the manager's process group) and `start()` boots again on the same files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from framework.broker import PrivateBroker
+from sim.csms import LocalCsms
+from tests.e2e.probe import Probe
+
+REPO = Path(__file__).resolve().parents[2]
+CHARGE_POINT_ID = "cp001"
+
+
+@dataclass
+class ChargerUnderTest:
+    workdir: Path
+    broker: PrivateBroker
+    csms: LocalCsms
+    user_config: dict[str, Any] = field(default_factory=dict)
+    module_config: dict[str, Any] = field(default_factory=dict)
+    probe: Probe | None = None
+    manager: subprocess.Popen | None = None
+
+    @property
+    def user_config_path(self) -> Path:
+        return self.workdir / "user_config.json"
+
+    def _write_configs(self) -> Path:
+        internal = {"ChargePointId": CHARGE_POINT_ID, "CentralSystemURI": f"127.0.0.1:{self.csms.port}/"}
+        user = {**self.user_config, "Internal": {**internal, **self.user_config.get("Internal", {})}}
+        if not self.user_config_path.exists():
+            self.user_config_path.write_text(json.dumps(user, indent=2))
+        ocpp_options = {"ChargePointConfigPath": str(REPO / "config" / "ocpp-config.json"),
+                        "UserConfigPath": str(self.user_config_path),
+                        "DatabasePath": str(self.workdir / "db"), "MessageLogPath": str(self.workdir / "logs"),
+                        "EnableExternalWebsocketControl": True, **self.module_config}
+        probe = "probe"
+        run_config = {
+            "settings": {"mqtt_broker_host": self.broker.host, "mqtt_broker_port": self.broker.port,
+                         "validate_schema": True},
+            "active_modules": {
+                "ocpp": {"module": "OCPP", "config_module": ocpp_options, "connections": {
+                    "evse_manager": [{"module_id": probe, "implementation_id": "evse_1"},
+                                     {"module_id": probe, "implementation_id": "evse_2"}],
+                    "reservation": [{"module_id": probe, "implementation_id": "reservation"}],
+                    "auth": [{"module_id": probe, "implementation_id": "auth"}],
+                    "system": [{"module_id": probe, "implementation_id": "system"}],
+                    "security": [{"module_id": probe, "implementation_id": "security"}],
+                    "charger_information": [{"module_id": probe, "implementation_id": "charger_information"}],
+                    "data_transfer": [{"module_id": probe, "implementation_id": "data_transfer"}]}},
+                probe: {"module": "Probe", "standalone": True, "connections": {
+                    "ocpp": [{"module_id": "ocpp", "implementation_id": "main"}],
+                    "ocpp_generic": [{"module_id": "ocpp", "implementation_id": "ocpp_generic"}],
+                    "validator": [{"module_id": "ocpp", "implementation_id": "auth_validator"}],
+                    "token_provider": [{"module_id": "ocpp", "implementation_id": "auth_provider"}],
+                    "ocpp_data_transfer": [{"module_id": "ocpp", "implementation_id": "data_transfer"}]}},
+            },
+        }
+        path = self.workdir / "run-config.yaml"
+        path.write_text(yaml.safe_dump(run_config, sort_keys=False))
+        return path
+
+    async def start(self) -> Probe:
+        """Start the manager (which launches the OCPP module) and join it as the standalone probe."""
+        run_config = self._write_configs()
+        log = open(self.workdir / "manager.log", "ab")  # noqa: SIM115 - closed by the child's exit
+        self.manager = subprocess.Popen(
+            [sys.executable, "-m", "framework.manager", "--config", str(run_config), "--standalone", "probe",
+             "--modules-dir", str(REPO / "tests" / "e2e" / "modules")],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.probe = await Probe.connect(self.broker.host, self.broker.port)
+        return self.probe
+
+    def log_text(self) -> str:
+        path = self.workdir / "manager.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    async def kill(self) -> None:
+        """Power cut: SIGKILL to the manager and every module it started."""
+        if self.manager and self.manager.poll() is None:
+            os.killpg(self.manager.pid, signal.SIGKILL)
+            await asyncio.to_thread(self.manager.wait)
+        if self.probe:
+            await self.probe.close()
+            self.probe = None
+
+    async def stop(self) -> None:
+        if self.probe:
+            await self.probe.close()
+            self.probe = None
+        if self.manager and self.manager.poll() is None:
+            self.manager.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self.manager.wait), 10)
+            except TimeoutError:
+                os.killpg(self.manager.pid, signal.SIGKILL)
+                await asyncio.to_thread(self.manager.wait)
