@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from framework import envelopes
-from framework.broker import PrivateBroker
+from framework.broker import BrokerError, PrivateBroker
 from framework.definitions import (
     DefinitionError,
     Definitions,
@@ -150,6 +150,7 @@ class Manager:
         self.all_ready = asyncio.Event()
         self.stop_requested = asyncio.Event()
         self.retained: list[str] = []
+        self.stopping = False
         self._output_tasks: list[asyncio.Task[None]] = []
 
     # settings and definitions
@@ -218,7 +219,8 @@ class Manager:
                 self.all_ready.set()
 
     def _on_link(self, connected: bool) -> None:
-        log.warning("broker link %s", "back" if connected else "lost")
+        if not self.stopping:
+            log.warning("broker link %s", "back" if connected else "lost")
 
     def _serve_config(self, message: envelopes.Envelope) -> None:
         data = message.data
@@ -322,7 +324,6 @@ class Manager:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop_requested.set)
-        crashed: str | None = None
         try:
             if not self.config.names_broker:
                 self.broker = await asyncio.to_thread(PrivateBroker().start)
@@ -346,12 +347,12 @@ class Manager:
                     self.clear_definitions()
                 self._publish(self.topics.global_ready(), envelopes.global_ready())
                 log.info("all %d modules ready: GlobalReady", len(self.config.modules))
-                crashed = await self._wait(None)
+                await self._wait(None)
         finally:
+            self.stopping = True
             await self._shutdown()
-        if self.stop_requested.is_set() and crashed is None:
-            return 0
-        return 1
+        # a Ctrl-C reaches the children too: one may exit before our own handler has run
+        return 0 if self.stop_requested.is_set() else 1
 
     async def _wait(self, until: asyncio.Event | None) -> str | None:
         """Wait for `until`, a stop request or a child exit; return the id of a child that exited."""
@@ -417,7 +418,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         print(f"{args.config}: OK ({len(system.config.modules)} modules)")
         return 0
-    return asyncio.run(Manager(system, args.retain_topics).run())
+    try:
+        return asyncio.run(Manager(system, args.retain_topics).run())
+    except (ConnectionError, BrokerError) as exc:
+        print(f"manager: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

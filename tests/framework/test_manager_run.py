@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -283,3 +285,25 @@ def test_validate_schema_distributes_types_and_schemas(capture: Capture, start_m
     assert got["everest/settings"]["validate_schema"] is True
     manager.process.send_signal(signal.SIGTERM)
     assert manager.process.wait(timeout=5) == 0
+
+
+def test_modules_reach_a_broker_on_a_unix_socket(start_manager) -> None:
+    socket_dir = tempfile.mkdtemp(prefix="mqtt-socket-")
+    os.chmod(socket_dir, 0o777)  # mosquitto started as root binds as its own user
+    broker = PrivateBroker(socket_path=f"{socket_dir}/mqtt.sock").start()
+    try:
+        manager = start_manager(f"settings: {{mqtt_broker_socket_path: {broker.socket_path}}}\n" + PROBE)
+        manager.until_line("GlobalReady")
+        manager.process.send_signal(signal.SIGTERM)
+        assert manager.process.wait(timeout=5) == 0
+    finally:
+        broker.stop()
+        shutil.rmtree(socket_dir, ignore_errors=True)
+
+
+def test_an_unreachable_broker_is_one_line_and_non_zero(tmp_path: Path, start_manager) -> None:
+    manager = start_manager(f"settings: {{mqtt_broker_socket_path: {tmp_path / 'nothing.sock'}}}\n" + PROBE)
+    line = manager.until_line("manager: ")
+    assert "no MQTT broker answered" in line
+    assert manager.process.wait(timeout=5) == 1
+    assert "Traceback" not in "".join(manager.output)
