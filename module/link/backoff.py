@@ -41,9 +41,11 @@ class Backoff:
 
     def next_delay(self) -> float:
         self._failures += 1
-        jitter = self._rng.uniform(0.0, self.random_range) if self.random_range > 0 else 0.0
         if self._failures == 1:
-            self._delay = self.minimum + jitter
+            self._delay = self.minimum + self._jitter()
         elif self._failures <= self.repeat_times + 1:
-            self._delay = 2 * self._delay + jitter
+            self._delay = 2 * self._delay + self._jitter()
         return self._delay
+
+    def _jitter(self) -> float:
+        return self._rng.uniform(0.0, self.random_range) if self.random_range > 0 else 0.0
