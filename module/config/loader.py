@@ -17,7 +17,7 @@ from module.config.charge_point_config import ChargePointConfig, shown
 from module.config.errors import ConfigError
 from module.config.generate import SCHEMA_DIR
 from module.config.keys import FEATURE_PROFILES, KEYS_BY_NAME, REQUIRED_SECTIONS, SECTIONS, KeySpec, custom_key
-from module.config.user_store import UserConfigStore, write_json_atomic
+from module.config.user_store import UserConfigStore, remove_stale_temp_files, write_json_atomic
 from module.config.values import InvalidValue, from_json, validate
 
 __all__ = ["ConfigError", "ensure_folders", "load_config", "merge_patch"]
@@ -63,6 +63,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _load_user(path: Path) -> dict[str, Any]:
+    if path.parent.is_dir():
+        remove_stale_temp_files(path)
     if not path.exists():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

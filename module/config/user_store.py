@@ -33,6 +33,12 @@ def write_json_atomic(path: Path, document: dict[str, Any]) -> None:
         os.close(dir_fd)
 
 
+def remove_stale_temp_files(path: Path) -> None:
+    """Temp files of writes cut short by a crash; the real file is intact, these are garbage."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 class UserConfigStore:
     """The user config file: holds every change since the base; re-read before each write to keep hand edits."""
 

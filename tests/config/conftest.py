@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from config_testkit import BASE, LIBOCPP_STYLE, write_json
 
 from module.config.charge_point_config import ChargePointConfig
 from module.config.loader import load_config
-
-REPO = Path(__file__).resolve().parents[2]
-BASE = REPO / "config" / "ocpp-config.json"
-LIBOCPP_STYLE = Path(__file__).parent / "fixtures" / "libocpp-style-config.json"
-SECRET = "S3cretAuthKey1234"
 
 
 @pytest.fixture
@@ -30,12 +25,6 @@ def base_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def user_path(tmp_path: Path) -> Path:
     return tmp_path / "user" / "user_config.json"
-
-
-def write_json(path: Path, document: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from conftest import SECRET
+from config_testkit import SECRET
 
 from module.config.errors import ConfigError, TooManyKeysError
 from module.config.keys import KEYS_BY_NAME

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, write_json
+from config_testkit import SECRET, write_json
 
 from module.config.errors import ConfigError
 from module.config.loader import ensure_folders, load_config, merge_patch
