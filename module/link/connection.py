@@ -12,11 +12,10 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus, NegotiationEr
 from websockets.typing import Subprotocol
 
 from module.link.protocol import ProtocolSpec
-from module.link.secrets import SECRET_FILTER, SECRETS, mask_text
+from module.link.secrets import SECRETS, mask_text
 from module.link.settings import LinkSettings
 
 logger = logging.getLogger(__name__)
-logger.addFilter(SECRET_FILTER)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,10 @@ from module.link.errors import (
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16, ProtocolSpec
 from module.link.schemas import schema_set
-from module.link.secrets import SECRET_FILTER, SECRETS, install_secret_filter, mask_frame_text, mask_text
+from module.link.secrets import SECRET_CONFIG_KEYS, SECRETS, install_secret_masking, mask_frame_text, mask_text
 from module.link.settings import LinkSettings
 
 logger = logging.getLogger(__name__)
-logger.addFilter(SECRET_FILTER)
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]] | dict[str, Any]]
 ConnectionListener = Callable[[bool], Any]
@@ -78,7 +77,7 @@ class OcppLink:
         self.last_failure: ConnectFailure | None = None
         if settings.authorization_key:
             SECRETS.add(settings.authorization_key)
-        install_secret_filter()
+        install_secret_masking()
 
     # --- lifecycle and connection control -------------------------------------------------------------
 
@@ -382,6 +381,9 @@ class OcppLink:
             return
         _, unique_id, action, payload = frame
         self._trace("in", text, action)
+        if action == "ChangeConfiguration" and isinstance(payload, dict) and isinstance(payload.get("value"), str) \
+                and payload.get("key") in SECRET_CONFIG_KEYS:
+            SECRETS.add(payload["value"])
         if self._gate is not None and not self._gate(action):
             logger.info("%s %s dropped unanswered: not accepted in this registration state", action, unique_id)
             return

@@ -10,10 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from module.link.secrets import SECRET_FILTER, mask_frame_text
+from module.link.secrets import mask_frame_text
 
 logger = logging.getLogger(__name__)
-logger.addFilter(SECRET_FILTER)
 
 DIRECTIONS = {"out": "CP &rarr; CSMS", "in": "CSMS &rarr; CP", "event": "link"}
 MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}

@@ -13,10 +13,8 @@ from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 
 from module.link.protocol import ProtocolSpec
-from module.link.secrets import SECRET_FILTER
 
 logger = logging.getLogger(__name__)
-logger.addFilter(SECRET_FILTER)
 
 # Ranked: the first kind found among a payload's errors names the CALLERROR.
 _KIND_RANK = ("formation", "occurrence", "type_constraint", "property_constraint")

@@ -12,7 +12,8 @@ MASK = "*****"
 SECRET_CONFIG_KEYS = frozenset({"AuthorizationKey"})
 
 _BASIC = re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?\s*basic\s+)[A-Za-z0-9+/=._-]+")
-_VALUE_AFTER_KEY = re.compile(r'("value"\s*:\s*")((?:[^"\\]|\\.)*)(")')
+_VALUE_AFTER_KEY = re.compile(r"""(['"]value['"]\s*:\s*['"])([^'"]*)(['"]?)""")
+_WEBSOCKETS_FRAME = re.compile(r"^([<>] (?:TEXT|BINARY)) .*?( \[\d+ bytes\])?$", re.DOTALL)
 
 
 class SecretRegistry:
@@ -35,6 +36,7 @@ class SecretRegistry:
 
 
 SECRETS = SecretRegistry()
+_FORMATTER = logging.Formatter()
 
 
 def mask_text(text: str) -> str:
@@ -68,25 +70,45 @@ def mask_frame_text(text: str) -> str:
 
 
 class SecretFilter(logging.Filter):
-    """Masks secrets in a record's final message; install on handlers or loggers (it never drops records)."""
+    """Masks secrets in a record's final message, for handlers or loggers; never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is logging's problem, not ours
-            return True
-        masked = mask_frame_text(message)
-        if masked != message:
-            record.msg, record.args = masked, None
+        mask_record(record)
         return True
 
 
+def mask_record(record: logging.LogRecord) -> None:
+    """Rewrites the record's message with secrets masked; websockets frame dumps lose their content
+    (they may be cut mid-secret; the message log shows frames masked)."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string is logging's problem, not ours
+        return
+    masked = mask_frame_text(message)
+    if record.name.startswith("websockets"):
+        masked = _WEBSOCKETS_FRAME.sub(lambda m: m.group(1) + " <content in the message log>" + (m.group(2) or ""),
+                                       masked)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = mask_frame_text(_FORMATTER.formatException(record.exc_info))
+
+
 SECRET_FILTER = SecretFilter()
+_installed = False
 
 
-def install_secret_filter() -> None:
-    """Masks the websockets loggers (the client logs request headers at DEBUG); ours add the filter themselves."""
-    for name in ("websockets", "websockets.client", "websockets.server", "websockets.protocol"):
-        lg = logging.getLogger(name)
-        if SECRET_FILTER not in lg.filters:
-            lg.addFilter(SECRET_FILTER)
+def install_secret_masking() -> None:
+    """Masks every log record of the process at creation, whatever logger or handler it goes to."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)

@@ -8,10 +8,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from module.link.errors import LinkConfigError
-from module.link.secrets import SECRET_FILTER
 
 logger = logging.getLogger(__name__)
-logger.addFilter(SECRET_FILTER)
 
 MIN_AUTH_KEY = 8
 WEAK_AUTH_KEY = 16
