@@ -111,6 +111,10 @@ def _check_structure(merged: dict[str, Any], origin: _Origin) -> None:
             raise ConfigError(origin(section), section, None, None, "required section missing")
     for section, content in merged.items():
         if section == "Custom":
+            for key in content:
+                if key in KEYS_BY_NAME:
+                    rule = f"vendor key shadows the standard key of section {KEYS_BY_NAME[key].section}"
+                    raise ConfigError(origin(section, key), section, key, None, rule)
             continue
         for key in content:
             if key not in KEYS_BY_NAME or KEYS_BY_NAME[key].section != section:

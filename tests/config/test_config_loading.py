@@ -101,6 +101,11 @@ def test_unknown_key_and_key_in_wrong_section(load, user_path):
     assert "section Internal, key HeartbeatInterval" in text and "belongs to section Core" in text
 
 
+def test_custom_key_may_not_shadow_a_standard_key(load):
+    text = _error(load, {"Custom": {"HeartbeatInterval": 5}})
+    assert "section Custom, key HeartbeatInterval" in text and "shadows the standard key of section Core" in text
+
+
 def test_required_key_deleted_by_merge_patch_null(load, user_path):
     text = _error(load, {"Core": {"HeartbeatInterval": None}})
     assert "section Core, key HeartbeatInterval, value -: required key missing" in text
