@@ -1,0 +1,249 @@
+"""OCPP link and queue benchmark, all in one run on loopback: `python bench/ocpp_link.py`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import tempfile
+import time
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import websockets
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from module.link.link import OcppLink
+from module.link.protocol import OCPP16
+from module.link.settings import LinkSettings
+from module.queue.database import Database
+from module.queue.message_queue import MessageQueue, QueueSettings
+
+METER_VALUES = {"connectorId": 1, "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
+    {"value": "1234.5", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+    {"value": "16.0", "measurand": "Current.Import", "unit": "A", "phase": "L1"},
+]}]}
+BOOT_PAYLOAD = {"chargePointVendor": "Bench", "chargePointModel": "Loopback"}
+
+
+# --- link -------------------------------------------------------------------------------------------------
+
+HEARTBEAT_RESULT = {"currentTime": "2026-01-01T00:00:00Z"}
+
+
+def _stats(name: str, samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"name": name, "rate": len(samples) / sum(samples), "p50_ms": ordered[len(ordered) // 2] * 1e3,
+            "p99_ms": ordered[int(len(ordered) * 0.99)] * 1e3}
+
+
+async def _timed(name: str, count: int, round_trip: Any) -> dict[str, float]:
+    for _ in range(count // 10):  # warm-up
+        await round_trip()
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await round_trip()
+        samples.append(time.perf_counter() - started)
+    return _stats(name, samples)
+
+
+async def bench_raw_echo(count: int) -> dict[str, float]:
+    """Floor: a Heartbeat-sized JSON frame echoed by a bare websockets server, parsed on return."""
+    async def echo(ws: Any) -> None:
+        async for text in ws:
+            await ws.send(text)
+
+    async with websockets.serve(echo, "127.0.0.1", 0, ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with websockets.connect(f"ws://127.0.0.1:{port}", ping_interval=None) as ws:
+            async def round_trip() -> None:
+                await ws.send(json.dumps([2, "bench", "Heartbeat", {}]))
+                json.loads(await ws.recv())
+
+            return await _timed("raw websockets JSON echo", count, round_trip)
+
+
+async def bench_our_link(count: int) -> dict[str, float]:
+    """OcppLink.call("Heartbeat") with schema checks both ways; the CSMS is a bare websockets answerer."""
+    async def answer(ws: Any) -> None:
+        async for text in ws:
+            await ws.send(json.dumps([3, json.loads(text)[1], HEARTBEAT_RESULT]))
+
+    async with websockets.serve(answer, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        link = OcppLink(LinkSettings(f"127.0.0.1:{port}/ocpp", "BENCH"))
+        await link.start()
+        await link.wait_connected()
+        result = await _timed("OcppLink.call (schema checks on)", count, lambda: link.call("Heartbeat", {}))
+        await link.stop()
+        return result
+
+
+async def bench_mobilityhouse(count: int) -> dict[str, float]:
+    """mobilityhouse `ocpp` ChargePoint on both ends with its defaults (ASYNC_VALIDATION on)."""
+    from ocpp.routing import on
+    from ocpp.v16 import ChargePoint, call, call_result
+    from ocpp.v16.enums import Action
+
+    class Csms(ChargePoint):
+        @on(Action.heartbeat)
+        def heartbeat(self) -> Any:
+            return call_result.Heartbeat(current_time=HEARTBEAT_RESULT["currentTime"])
+
+    async def serve(ws: Any) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await Csms("BENCH", ws).start()
+
+    async with websockets.serve(serve, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with websockets.connect(f"ws://127.0.0.1:{port}/BENCH", subprotocols=["ocpp1.6"],
+                                      ping_interval=None) as ws:
+            cp = ChargePoint("BENCH", ws)
+            reader = asyncio.create_task(cp.start())
+            result = await _timed("mobilityhouse ocpp ChargePoint (defaults)", count,
+                                  lambda: cp.call(call.Heartbeat()))
+            reader.cancel()
+            return result
+
+
+async def link_benchmarks(count: int = 5_000, rounds: int = 3) -> None:
+    """Interleaved rounds, best round per contender: the VM is shared, so single runs are noisy."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        for key, bench in (("raw", bench_raw_echo), ("ours", bench_our_link), ("mh", bench_mobilityhouse)):
+            row = await bench(count)
+            if key not in best or row["rate"] > best[key]["rate"]:
+                best[key] = row
+    raw, ours, mobilityhouse = best["raw"], best["ours"], best["mh"]
+    for row in (raw, ours, mobilityhouse):
+        print(f"link: {row['name']:<42} {row['rate']:>8,.0f} rt/s  p50 {row['p50_ms']:.3f} ms  "
+              f"p99 {row['p99_ms']:.3f} ms")
+    print(f"link: OcppLink = {ours['rate'] / raw['rate']:.2f}x raw echo (goal >= 0.6x), "
+          f"{ours['rate'] / mobilityhouse['rate']:.1f}x mobilityhouse (goal >= 3x)")
+
+
+# --- queue ------------------------------------------------------------------------------------------------
+
+class _QueueCsms:
+    """Answers every CALL at once; `online = False` refuses new websockets and closes the open one."""
+
+    def __init__(self) -> None:
+        self.online = True
+        self.port = 0
+        self._connections: set[Any] = set()
+
+    async def start(self) -> Any:
+        server = await websockets.serve(self._serve, "127.0.0.1", 0, subprotocols=["ocpp1.6"],
+                                        process_request=self._gate, ping_interval=None)
+        self.port = server.sockets[0].getsockname()[1]
+        return server
+
+    async def go_offline(self) -> None:
+        self.online = False
+        for ws in list(self._connections):
+            await ws.close()
+
+    def _gate(self, connection: Any, request: Any) -> Any:
+        return None if self.online else connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "offline\n")
+
+    async def _serve(self, ws: Any) -> None:
+        self._connections.add(ws)
+        try:
+            async for text in ws:
+                _, unique_id, action, _payload = json.loads(text)
+                result: dict[str, Any] = {}
+                if action == "BootNotification":
+                    result = {"status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300}
+                await ws.send(json.dumps([3, unique_id, result]))
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self._connections.discard(ws)
+
+
+def _queue(folder: str, link: OcppLink) -> MessageQueue:
+    return MessageQueue(Database.open(folder, "BENCH"), link, QueueSettings(), OCPP16,
+                        boot_payload=lambda: dict(BOOT_PAYLOAD), on_boot_accepted=lambda response: None)
+
+
+async def bench_durable_enqueue(count: int = 5_000) -> dict[str, float]:
+    """Transactional enqueues per second, each one fsynced (WAL, synchronous=FULL) before it returns."""
+    with tempfile.TemporaryDirectory() as folder:
+        queue = _queue(folder, OcppLink(LinkSettings("127.0.0.1:1", "BENCH")))
+        started = time.perf_counter()
+        for _ in range(count):
+            await queue.enqueue_transactional("MeterValues", METER_VALUES)
+        elapsed = time.perf_counter() - started
+    return {"durable_enqueue_per_s": count / elapsed}
+
+
+async def _mean_rtt(link: OcppLink, samples: int) -> float:
+    rtts = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        await link.call("MeterValues", METER_VALUES)
+        rtts.append(time.perf_counter() - started)
+    return statistics.mean(rtts)
+
+
+async def bench_drain(count: int = 10_000, rtt_samples: int = 2_000) -> dict[str, float]:
+    """Drain of `count` queued MeterValues after a reconnect, against 1/RTT of the same CALL on the same link."""
+    csms = _QueueCsms()
+    server = await csms.start()
+    settings = LinkSettings(f"127.0.0.1:{csms.port}", "BENCH", retry_backoff_wait_minimum=0.01,
+                            retry_backoff_random_range=0.0, retry_backoff_repeat_times=0)
+    with tempfile.TemporaryDirectory() as folder:
+        link = OcppLink(settings)
+        queue = _queue(folder, link)
+        drained = asyncio.Event()
+        queue.on_transactional_result(
+            "MeterValues", lambda s, q, r: drained.set() if queue.queued() == 0 else None)
+        await queue.start()
+        await link.start()
+        await queue.registration.wait_accepted()
+
+        rtt_before = await _mean_rtt(link, rtt_samples)
+        await csms.go_offline()
+        await link.wait_disconnected()
+        for _ in range(count):
+            await queue.enqueue_transactional("MeterValues", METER_VALUES)
+        reconnected = asyncio.Event()
+        link.add_connection_listener(lambda connected: reconnected.set() if connected else None)
+        csms.online = True
+        await reconnected.wait()
+        started = time.perf_counter()
+        await drained.wait()
+        elapsed = time.perf_counter() - started
+        # the machine's load drifts: the bound is the mean of RTTs measured right before and right after
+        rtt = (rtt_before + await _mean_rtt(link, rtt_samples)) / 2
+        await queue.stop()
+        await link.stop()
+    server.close()
+    await server.wait_closed()
+    bound = 1 / rtt
+    return {"rtt_ms": rtt * 1e3, "bound_per_s": bound, "drain_s": elapsed, "drain_per_s": count / elapsed,
+            "drain_vs_bound": count / elapsed / bound, "overhead_us": (elapsed / count - rtt) * 1e6}
+
+
+async def queue_benchmarks() -> None:
+    enqueue = await bench_durable_enqueue()
+    print(f"queue: durable enqueue {enqueue['durable_enqueue_per_s']:,.0f} msg/s (fsync per message)")
+    drain = await bench_drain()
+    print(f"queue: 1/RTT bound {drain['bound_per_s']:,.0f} msg/s (MeterValues RTT {drain['rtt_ms']:.3f} ms)")
+    print(f"queue: drain of 10,000 MeterValues after reconnect {drain['drain_s']:.2f} s = "
+          f"{drain['drain_per_s']:,.0f} msg/s = {drain['drain_vs_bound']:.2f}x the bound (goal >= 0.8x); "
+          f"queue cost {drain['overhead_us']:.0f} us per message")
+
+
+async def main() -> None:
+    await link_benchmarks()
+    await queue_benchmarks()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
