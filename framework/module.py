@@ -146,6 +146,58 @@ class _Startup:
         return [topic for topic in needed if topic not in v]
 
 
+class _IncomingCall:
+    """One command call to answer. A sync handler is answered right here, without a task: fewer loop turns."""
+
+    def __init__(self, module: Module, impl_id: str, cmd: str, call_id: str, origin: str) -> None:
+        self.module, self.impl_id, self.cmd, self.call_id = module, impl_id, cmd, call_id
+        self.topic = module.topics.cmd_response(module.id, impl_id, cmd, origin)
+        self.validator = module._validators.get(module.provides[impl_id])
+
+    def serve(self, args: Any) -> None:
+        if not isinstance(args, dict):
+            return self.fail("MessageParsingError", f"{self.cmd}: args must be an object")
+        if self.validator is not None:
+            try:
+                self.validator.check_args(self.cmd, args)
+            except SchemaViolation as exc:
+                return self.fail("SchemaValidationError", str(exc))
+        try:
+            retval = self.module._handlers[self.impl_id, self.cmd](args)
+        except Exception as exc:
+            return self.failed(exc)
+        if inspect.isawaitable(retval):
+            task = asyncio.ensure_future(self._finish_later(retval))
+            self.module._tasks.add(task)
+            task.add_done_callback(self.module._tasks.discard)
+        else:
+            self.finish(retval)
+
+    async def _finish_later(self, pending: Awaitable) -> None:
+        try:
+            retval = await pending
+        except Exception as exc:
+            return self.failed(exc)
+        self.finish(retval)
+
+    def failed(self, exc: Exception) -> None:
+        if isinstance(exc, CommandError):
+            return self.fail(exc.error_type, exc.message or str(exc))
+        log.error("handler of %s.%s raised", self.impl_id, self.cmd, exc_info=exc)
+        self.fail(HandlerException.error_type, f"{type(exc).__name__}: {exc}")
+
+    def finish(self, retval: Any) -> None:
+        if self.validator is not None:
+            try:
+                self.validator.check_result(self.cmd, retval)
+            except SchemaViolation as exc:
+                return self.fail("SchemaValidationError", str(exc), retval=retval)
+        self.module._publish(self.topic, env.cmd_result(self.call_id, self.module.id, retval))
+
+    def fail(self, error_type: str, message: str, **retval: Any) -> None:
+        self.module._publish(self.topic, env.cmd_error(self.call_id, self.module.id, error_type, message, **retval))
+
+
 class Module:
     """A running module; create it with `await Module.connect()`."""
 
@@ -376,14 +428,16 @@ class Module:
             self._response_topics.add(response_topic)
             self._route(response_topic, self._envelope_handler({MsgType.CMD_RESULT}, self._on_cmd_result))
         call_id = env.new_call_id()
-        pending = _PendingCall(asyncio.get_running_loop().create_future(), cmd, callee)
+        loop = asyncio.get_running_loop()
+        pending = _PendingCall(loop.create_future(), cmd, callee)
         self._pending[call_id] = pending
+        expiry = loop.call_later(timeout, _expire, pending.future,  # cheaper than wait_for on the hot path
+                                 CmdTimeout(f"no result within {timeout:g} s", command=cmd, callee=callee))
         try:
             self._publish(self.topics.cmd(req.module_id, req.impl_id, cmd), env.cmd_call(call_id, args, self.id))
-            result = await asyncio.wait_for(pending.future, timeout)
-        except TimeoutError:
-            raise CmdTimeout(f"no result within {timeout:g} s", command=cmd, callee=callee) from None
+            result = await pending.future
         finally:
+            expiry.cancel()
             self._pending.pop(call_id, None)
         error = result.get("error")
         if error is not None:
@@ -477,39 +531,7 @@ class Module:
         if not isinstance(call_id, str) or not isinstance(origin, str):
             log.warning("dropped a message on %s: a Cmd without id or origin", topic)
             return
-        task = asyncio.ensure_future(self._serve(impl_id, cmd, call_id, origin, args))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _serve(self, impl_id: str, cmd: str, call_id: str, origin: str, args: Any) -> None:
-        response_topic = self.topics.cmd_response(self.id, impl_id, cmd, origin)
-
-        def fail(error_type: str, message: str, **retval: Any) -> None:
-            self._publish(response_topic, env.cmd_error(call_id, self.id, error_type, message, **retval))
-
-        if not isinstance(args, dict):
-            return fail("MessageParsingError", f"{cmd}: args must be an object")
-        validator = self._validators.get(self.provides[impl_id])
-        if validator is not None:
-            try:
-                validator.check_args(cmd, args)
-            except SchemaViolation as exc:
-                return fail("SchemaValidationError", str(exc))
-        try:
-            retval = self._handlers[impl_id, cmd](args)
-            if inspect.isawaitable(retval):
-                retval = await retval
-        except CommandError as exc:
-            return fail(exc.error_type, exc.message or str(exc))
-        except Exception as exc:
-            log.exception("handler of %s.%s raised", impl_id, cmd)
-            return fail(HandlerException.error_type, f"{type(exc).__name__}: {exc}")
-        if validator is not None:
-            try:
-                validator.check_result(cmd, retval)
-            except SchemaViolation as exc:
-                return fail("SchemaValidationError", str(exc), retval=retval)
-        self._publish(response_topic, env.cmd_result(call_id, self.id, retval))
+        _IncomingCall(self, impl_id, cmd, call_id, origin).serve(args)
 
     async def publish(self, impl_id: str, var: str, value: Any) -> None:
         """Publish a var of a provided implementation to every subscriber."""
@@ -641,6 +663,11 @@ class Module:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._mqtt.close()
         self._closed.set()
+
+
+def _expire(future: asyncio.Future, error: CommandError) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 def _impl_mapping(mapping: Any, impl_id: str) -> dict | None:

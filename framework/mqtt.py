@@ -49,6 +49,7 @@ class MqttClient:
         self._suback: dict[int, asyncio.Future[None]] = {}
         self._first_connect: asyncio.Future[None] | None = None
         self.connected = False
+        self._closing = False
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", clean_session=True,
                                    transport="unix" if address.socket_path else "tcp")
         self._client.suppress_exceptions = True
@@ -75,6 +76,7 @@ class MqttClient:
             raise ConnectionError(f"no MQTT broker answered at {self.address} within {timeout:.0f} s") from None
 
     async def close(self) -> None:
+        self._closing = True
         self._client.disconnect()
         await asyncio.to_thread(self._client.loop_stop)
 
@@ -153,5 +155,6 @@ class MqttClient:
                 if not done.done():
                     done.set_result(None)
             self._suback.clear()
-        log.warning("MQTT broker %s %s", self.address, "connected again" if connected else "lost")
+        if not self._closing:
+            log.warning("MQTT broker %s %s", self.address, "connected again" if connected else "lost")
         self._on_link(connected)
