@@ -42,6 +42,7 @@ class StatusNotifier:
         self._minimum_duration = minimum_duration
         self._enabled = enabled
         self._pending: dict[int, asyncio.Task] = {}
+        self._sending: set[asyncio.Task] = set()
         self._last_sent: dict[int, StatusReport] = {}
 
     def status(self, connector_id: int) -> Status:
@@ -78,18 +79,27 @@ class StatusNotifier:
             self._schedule(connector_id, delay=self._minimum_duration())
 
     def _schedule(self, connector_id: int, delay: float) -> None:
+        """With a delay the latest state wins; without one every state is reported, in order (a quick
+        Preparing -> Charging must not lose its Preparing)."""
         pending = self._pending.pop(connector_id, None)
         if pending:
             pending.cancel()
-        if self._enabled():
-            self._pending[connector_id] = asyncio.get_running_loop().create_task(
-                self._send_after(connector_id, delay, utc_now()))
+        if not self._enabled():
+            return
+        loop = asyncio.get_running_loop()
+        if delay > 0:
+            self._pending[connector_id] = loop.create_task(self._send_after(connector_id, delay, utc_now()))
+            return
+        task = loop.create_task(self._send_report(connector_id, self.machines[connector_id].report(), utc_now()))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
 
     async def _send_after(self, connector_id: int, delay: float, timestamp: str) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        report = self.machines[connector_id].report()
+        await asyncio.sleep(delay)
         self._pending.pop(connector_id, None)
+        await self._send_report(connector_id, self.machines[connector_id].report(), timestamp)
+
+    async def _send_report(self, connector_id: int, report: StatusReport, timestamp: str) -> None:
         try:
             await self._send(status_payload(connector_id, report, timestamp))
             self._last_sent[connector_id] = report
@@ -108,5 +118,5 @@ class StatusNotifier:
 
     async def idle(self) -> None:
         """Wait until no StatusNotification is pending (tests and orderly shutdown)."""
-        while self._pending:
-            await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        while self._pending or self._sending:
+            await asyncio.gather(*self._pending.values(), *self._sending, return_exceptions=True)
