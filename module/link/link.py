@@ -174,10 +174,12 @@ class OcppLink:
         CallTimeout, LinkDown, or InvalidPayload (nothing sent)."""
         if not self.schemas.knows(action):
             raise InvalidPayload(self.spec.error_codes.not_implemented, f"{action} is not an OCPP action")
-        payload = self.make_valid(action, payload)
         violation = self.schemas.check_request(action, payload)
         if violation is not None:
-            raise InvalidPayload(getattr(self.spec.error_codes, violation.kind), violation.description)
+            payload = self.schemas.make_valid(action, payload)
+            violation = self.schemas.check_request(action, payload)
+            if violation is not None:
+                raise InvalidPayload(getattr(self.spec.error_codes, violation.kind), violation.description)
         async with self._call_lock:
             ws = self._ws
             if ws is None:
