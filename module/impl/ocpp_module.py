@@ -53,6 +53,7 @@ class OcppModule:
         self.boot_reason = "PowerUp"
         self._monitored: set[tuple[str, bool]] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
+        self.failed = asyncio.Event()
 
     # -- configuration ----------------------------------------------------------------------------------------
     def _load_config(self) -> ChargePointConfig:
@@ -145,8 +146,7 @@ class OcppModule:
             await self._start_up()
         except (WiringError, CommandError, ConfigError) as error:
             log.critical("OCPP start-up failed: %s", error)
-            await self.mod.close()
-            sys.exit(1)
+            self.failed.set()
 
     async def _start_up(self) -> None:
         self.connector_ids = await self.evses.build_connector_map()
@@ -334,5 +334,11 @@ async def run() -> int:
         return 1
     ocpp.wire()
     await mod.signal_ready(ocpp.on_ready)
-    await mod.run_forever()
+    running, failed = asyncio.ensure_future(mod.run_forever()), asyncio.ensure_future(ocpp.failed.wait())
+    await asyncio.wait({running, failed}, return_when=asyncio.FIRST_COMPLETED)
+    if ocpp.failed.is_set():
+        running.cancel()
+        await mod.close()
+        return 1
+    failed.cancel()
     return 0

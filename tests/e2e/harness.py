@@ -35,6 +35,7 @@ class ChargerUnderTest:
     user_config: dict[str, Any] = field(default_factory=dict)
     module_config: dict[str, Any] = field(default_factory=dict)
     probe: Probe | None = None
+    probe_results: dict[tuple[str, str], Any] = field(default_factory=dict)
     manager: subprocess.Popen | None = None
 
     @property
@@ -85,8 +86,12 @@ class ChargerUnderTest:
              "--modules-dir", str(REPO / "tests" / "e2e" / "modules")],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.probe = await Probe.connect(self.broker.host, self.broker.port)
+        self.probe = await Probe.connect(self.broker.host, self.broker.port, results=self.probe_results)
         return self.probe
+
+    async def wait_manager_exit(self, timeout: float = 30.0) -> int:
+        assert self.manager is not None
+        return await asyncio.wait_for(asyncio.to_thread(self.manager.wait), timeout)
 
     def log_text(self) -> str:
         path = self.workdir / "manager.log"

@@ -120,10 +120,13 @@ class Probe:
 
     # -- set-up ---------------------------------------------------------------------------------------------
     @classmethod
-    async def connect(cls, host: str, port: int, everest_prefix: str = "everest/") -> Probe:
+    async def connect(cls, host: str, port: int, everest_prefix: str = "everest/",
+                      results: dict[tuple[str, str], Any] | None = None) -> Probe:
+        """Join as the standalone module `probe`; `results` override command answers from the very start."""
         mod = await Module.connect("probe", host=host, port=port, everest_prefix=everest_prefix,
                                    definitions_timeout=1.0, definitions_retries=30)
         probe = cls(mod)
+        probe.results.update(results or {})
         probe._implement()
         probe._subscribe()
         await mod.signal_ready(probe.all_ready)
