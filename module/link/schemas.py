@@ -102,9 +102,9 @@ class SchemaSet:
     def _check(validator: Any, payload: Any) -> Violation | None:
         if not isinstance(payload, dict):
             return Violation("formation", "payload is not a JSON object")
-        errors = list(validator.iter_errors(payload))
-        if not errors:
+        if validator.is_valid(payload):  # the common case, cheaper than collecting errors
             return None
+        errors = list(validator.iter_errors(payload))
         ranked = sorted(
             errors,
             key=lambda e: _KIND_RANK.index(_KIND_BY_KEYWORD.get(str(e.validator), "formation")),
