@@ -26,6 +26,7 @@ from module.impl.charger import FrameworkCharger
 from module.impl.events import FrameworkEvents
 from module.impl.evse_connections import Evse, EvseConnections, WiringError
 from module.impl.paths import resolve
+from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16
@@ -54,6 +55,7 @@ class OcppModule:
         self._monitored: set[tuple[str, bool]] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
         self.failed = asyncio.Event()
+        self._reported_failures: set[str] = set()
 
     # -- configuration ----------------------------------------------------------------------------------------
     def _load_config(self) -> ChargePointConfig:
@@ -185,10 +187,19 @@ class OcppModule:
         cfg = self.config
         database = Database.open(self.database_path, cfg.get("ChargePointId"))
         link = OcppLink(await self._link_settings(), OCPP16, message_log=self._message_log())
+        link.add_failure_listener(self._connect_failed)
+        link.add_connection_listener(lambda connected: connected and self._reported_failures.clear())
         return ChargePoint(cfg, link, database, self.charger, self.events, self.connector_ids,
                            await self._boot_info(), message_queue_resume_delay=self.mod.config.get(
                                "MessageQueueResumeDelay", 0),
                            reset_stop_delay=self.mod.config.get("ResetStopDelay", 0))
+
+    def _connect_failed(self, failure: ConnectFailure) -> None:
+        """A refused password or CSMS certificate is a security event, reported once per failing streak."""
+        event_type = failure.security_event
+        if event_type and event_type not in self._reported_failures:
+            self._reported_failures.add(event_type)
+            self.charge_point.spawn(self.security_event(event_type, failure.detail[:255]))
 
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
@@ -303,6 +314,7 @@ class OcppModule:
 
 CRITICAL_SECURITY_EVENTS = {
     "FirmwareUpdated", "FailedToAuthenticateAtCsms", "CsmsFailedToAuthenticate", "SettingSystemTime",
+    "FailedToAuthenticateAtCentralSystem", "CentralSystemFailedToAuthenticate", "InvalidCentralSystemCertificate",
     "StartupOfTheDevice", "ResetOrReboot", "SecurityLogWasCleared", "ReconfigurationOfSecurityParameters",
     "MemoryExhaustion", "InvalidMessages", "AttemptedReplayAttacks", "TamperDetectionActivated",
     "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate", "InvalidCsmsCertificate",
