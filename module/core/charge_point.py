@@ -98,7 +98,7 @@ class ChargePoint:
         self.transactions = TransactionManager(
             self.queue, self.store, charger, events, self._meter_settings,
             stop_on_invalid_id=lambda: bool(self._key("StopTransactionOnInvalidId", True)),
-            remember_id_tag=self.authorizer.remember, send_normal=self.queue.send)
+            remember_id_tag=self.authorizer.remember)
         self.queue.on_transactional_result("StartTransaction", self.transactions.on_start_result)
         self.queue.on_transactional_result("StopTransaction", self.transactions.on_stop_result)
         self.resumed_sessions: set[str] = set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -27,7 +27,8 @@ ID_TAG_MAX = 20
 
 
 class TransactionQueue(Protocol):
-    async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str) -> Any: ...
+    async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str | None = None
+                                    ) -> Any: ...
 
 
 def utc_now() -> str:
@@ -63,11 +64,8 @@ METER_JOURNAL_PERIOD_S = 10.0
 class TransactionManager:
     def __init__(self, queue: TransactionQueue, journal: TransactionStore, charger: ChargerPort,
                  events: EventPort, meter_settings: Callable[[], MeterSettings],
-                 stop_on_invalid_id: Callable[[], bool], remember_id_tag: Callable[[str, dict[str, Any]], None],
-                 send_normal: Callable[[str, dict[str, Any]], Awaitable[Any]]):
-        """`send_normal` sends a CALL on the normal lane (MeterValues outside a transaction are not billing data)."""
+                 stop_on_invalid_id: Callable[[], bool], remember_id_tag: Callable[[str, dict[str, Any]], None]):
         self._queue = queue
-        self._send_normal = send_normal
         self._journal = journal
         self._charger = charger
         self._events = events
@@ -153,7 +151,8 @@ class TransactionManager:
                 transaction.stop_data.append(kept)
 
     async def send_meter_values(self, connector_id: int, measurands: list[str], context: str) -> bool:
-        """A MeterValues for one connector; inside a transaction it carries the id and is queued durably."""
+        """A MeterValues for one connector, queued durably in order (MeterValues is a transactional action);
+        inside a transaction it carries the transaction's id."""
         value = self.meter_value(connector_id, measurands, context)
         if value is None:
             return False
@@ -167,11 +166,7 @@ class TransactionManager:
                 if kept:
                     transaction.stop_data.append(kept)
             return True
-        try:
-            await self._send_normal("MeterValues", payload)
-        except Exception as error:  # offline: a meter value outside a transaction is not kept
-            log.info("MeterValues for connector %s not delivered: %s", connector_id, error)
-            return False
+        await self._queue.enqueue_transactional("MeterValues", payload)
         return True
 
     async def stop(self, connector_id: int, session_id: str, reason: str | None, meter_stop: int, timestamp: str,

@@ -1,0 +1,228 @@
+"""Charging sessions end to end (issue: a session), named after the OCTT 1.6 charge point cases.
+
+Each test boots the real manager and OCPP module with the probe as EVSE managers and auth, drives a session with
+EVerest's session events and checks what the CSMS receives (payloads, order, ids) and what the probe is told.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.harness import ChargerUnderTest
+from tests.e2e.probe import Probe
+
+FAST_RECONNECT = {"RetryBackoffWaitMinimum": 1, "RetryBackoffRandomRange": 0}
+
+
+async def boot(charger: ChargerUnderTest, **core: Any) -> Probe:
+    """Start with `core` keys in the user config; return once every connector was reported Available."""
+    charger.user_config = {"Core": core, "Internal": dict(FAST_RECONNECT)}
+    probe = await charger.start()
+    for connector in (0, 1, 2):
+        await charger.csms.wait_for("StatusNotification", lambda p, c=connector: p["connectorId"] == c
+                                    and p["status"] == "Available", timeout=30)
+    return probe
+
+
+async def status(charger: ChargerUnderTest, connector: int, name: str, after: int = 0, **fields: Any) -> dict:
+    """The next StatusNotification of `connector` with status `name` (and the given fields)."""
+    return await charger.csms.wait_for(
+        "StatusNotification", lambda p: p["connectorId"] == connector and p["status"] == name
+        and all(p.get(k) == v for k, v in fields.items()), after_index=after)
+
+
+def actions(charger: ChargerUnderTest, after: int = 0, names: tuple[str, ...] | None = None) -> list[str]:
+    """The CALLs the charge point sent, in order (StatusNotifications shown with connector and status)."""
+    seen = []
+    for record in charger.csms.messages[after:]:
+        if record.kind != "CALL" or record.direction != "in" or (names and record.action not in names):
+            continue
+        if record.action == "StatusNotification":
+            seen.append(f"Status:{record.payload['connectorId']}:{record.payload['status']}")
+        else:
+            seen.append(record.action)
+    return seen
+
+
+def energy_values(meter_values: list[dict[str, Any]]) -> list[float]:
+    return [float(v["value"]) for mv in meter_values for v in mv["sampledValue"]
+            if v.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"]
+
+
+async def test_tc_003_cs_regular_charging_session_plugin_first(charger):
+    probe = await boot(charger)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+
+    await evse.plug_in()
+    await status(charger, 1, "Preparing", mark)
+    assert (await probe.validate("RFID_VALID1"))["authorization_status"] == "Accepted"
+    assert (await csms.wait_for("Authorize", after_index=mark)) == {"idTag": "RFID_VALID1"}
+
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    assert tx.id_tag == "RFID_VALID1" and tx.meter_start == 1000
+    await status(charger, 1, "Charging", mark)
+    updated = await probe.wait_var("ocpp_generic.ocpp_transaction_event",
+                                   lambda v: v["transaction_event"] == "Updated")
+    assert updated["transaction_id"] == str(tx.transaction_id) and updated["session_id"] == evse.session_id
+    assert updated["evse"] == {"id": 1, "connector_id": 1}
+
+    await evse.meter(add_wh=2500)
+    await evse.stop_transaction("Local", id_tag="RFID_VALID1")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["transactionId"] == tx.transaction_id and stop["meterStop"] == 3500
+    assert stop["reason"] == "Local" and stop["idTag"] == "RFID_VALID1"
+    await status(charger, 1, "Finishing", mark)
+    await evse.unplug()
+    await status(charger, 1, "Available", mark)
+
+    assert actions(charger, mark) == ["Status:1:Preparing", "Authorize", "StartTransaction", "Status:1:Charging",
+                                      "StopTransaction", "Status:1:Finishing", "Status:1:Available"]
+    await probe.wait_var("ocpp_generic.ocpp_transaction_event", lambda v: v["transaction_event"] == "Ended")
+
+
+async def test_tc_004_1_cs_regular_charging_session_identification_first(charger):
+    probe = await boot(charger)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+
+    assert (await probe.validate("RFID_VALID1"))["authorization_status"] == "Accepted"
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await status(charger, 1, "Charging", mark)
+    assert (await probe.validate("RFID_VALID1"))["authorization_status"] == "Accepted"
+    await evse.stop_transaction("Local", id_tag="RFID_VALID1")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["transactionId"] == tx.transaction_id and stop["reason"] == "Local"
+    await status(charger, 1, "Finishing", mark)
+    await evse.unplug()
+    await status(charger, 1, "Available", mark)
+    assert actions(charger, mark) == ["Authorize", "Status:1:Preparing", "StartTransaction", "Status:1:Charging",
+                                      "Authorize", "StopTransaction", "Status:1:Finishing", "Status:1:Available"]
+
+
+async def test_tc_005_1_cs_ev_side_disconnect_stops_and_unlocks(charger):
+    probe = await boot(charger, StopTransactionOnEVSideDisconnect=True, UnlockConnectorOnEVSideDisconnect=True)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await status(charger, 1, "Charging", mark)
+
+    await evse.meter(add_wh=100)
+    await evse.unplug()
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["transactionId"] == tx.transaction_id and stop["reason"] == "EVDisconnected"
+    assert stop["meterStop"] == 1100
+    assert await probe.wait_call("evse_1", "force_unlock") == {"connector_id": 1}
+    await status(charger, 1, "Available", mark)
+    # The cable is gone: no Finishing in between.
+    assert actions(charger, mark, ("StopTransaction", "StatusNotification"))[-2:] == [
+        "StopTransaction", "Status:1:Available"]
+    assert "Status:1:Finishing" not in actions(charger, mark)
+
+
+async def test_tc_007_cs_regular_start_charging_session_cached_id(charger):
+    probe = await boot(charger, AuthorizationCacheEnabled=True, LocalPreAuthorize=True)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    assert (await probe.validate("RFID_CACHED"))["authorization_status"] == "Accepted"
+    assert len(csms.payloads("Authorize", after_index=mark)) == 1
+
+    await evse.plug_in()
+    assert (await probe.validate("RFID_CACHED"))["authorization_status"] == "Accepted"
+    await evse.start_transaction("RFID_CACHED")
+    await csms.wait_for_transaction(connector=1, after_index=mark)
+    await status(charger, 1, "Charging", mark)
+    # The second swipe was answered from the cache: still only the first Authorize.req.
+    assert csms.payloads("Authorize", after_index=mark) == [{"idTag": "RFID_CACHED"}]
+
+
+async def test_start_transaction_invalid_id_pauses_then_stops_deauthorized(charger):
+    probe = await boot(charger, StopTransactionOnInvalidId=True)
+    csms, evse = charger.csms, probe.evses[1]
+    csms.set_id_tag("RFID_BLOCKED", "Blocked")
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_BLOCKED")  # e.g. authorized by a local list the CSMS no longer agrees with
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+
+    await probe.wait_call("evse_1", "pause_charging")
+    request = (await probe.wait_call("evse_1", "stop_transaction"))["request"]
+    assert request["reason"] == "DeAuthorized"
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["transactionId"] == tx.transaction_id and stop["reason"] == "DeAuthorized"
+    update = await probe.wait_var("validator.validate_result_update")
+    assert update["connector_id"] == 1 and update["validation_result"]["authorization_status"] == "Blocked"
+    pause_index = next(i for i, c in enumerate(probe.calls) if c.command == "pause_charging")
+    stop_index = next(i for i, c in enumerate(probe.calls) if c.command == "stop_transaction")
+    assert pause_index < stop_index
+    await status(charger, 1, "Finishing", mark)
+
+
+async def test_tc_070_cs_sampled_meter_values(charger):
+    measurands = "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"
+    probe = await boot(charger, MeterValueSampleInterval=1, MeterValuesSampledData=measurands,
+                       StopTxnSampledData="Energy.Active.Import.Register", ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+
+    await evse.meter(add_wh=10)
+    first = await csms.wait_for("MeterValues", after_index=mark, timeout=5)
+    await evse.meter(add_wh=10)
+    second_mark = csms.mark()
+    second = await csms.wait_for("MeterValues", after_index=second_mark, timeout=5)
+    for sample in (first, second):
+        assert sample["connectorId"] == 1 and sample["transactionId"] == tx.transaction_id
+        values = sample["meterValue"][0]["sampledValue"]
+        assert {v["context"] for v in values} == {"Sample.Periodic"}
+        assert [(v["measurand"], v.get("phase")) for v in values] == [
+            ("Energy.Active.Import.Register", None), ("Power.Active.Import", None),
+            ("Current.Import", "L1"), ("Voltage", "L1-N")]
+        assert {v["measurand"]: v["unit"] for v in values} == {
+            "Energy.Active.Import.Register": "Wh", "Power.Active.Import": "W", "Current.Import": "A",
+            "Voltage": "V"}
+    assert energy_values(second["meterValue"]) >= energy_values(first["meterValue"])
+
+    await evse.stop_transaction("Local")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    contexts = [v["context"] for mv in stop["transactionData"] for v in mv["sampledValue"]]
+    assert contexts[0] == "Transaction.Begin" and contexts[-1] == "Transaction.End"
+    assert set(contexts[1:-1]) <= {"Sample.Periodic"}
+    assert {v["measurand"] for mv in stop["transactionData"] for v in mv["sampledValue"]} == {
+        "Energy.Active.Import.Register"}
+    assert energy_values(stop["transactionData"])[0] == 1000.0
+    assert energy_values(stop["transactionData"])[-1] == stop["meterStop"]
+
+
+async def test_tc_071_cs_clock_aligned_meter_values(charger):
+    probe = await boot(charger, ClockAlignedDataInterval=2, MeterValueSampleInterval=0,
+                       MeterValuesAlignedData="Energy.Active.Import.Register,Frequency",
+                       StopTxnAlignedData="Energy.Active.Import.Register")
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.meter()
+    idle = await csms.wait_for("MeterValues", lambda p: p["connectorId"] == 1, after_index=mark, timeout=5)
+    assert "transactionId" not in idle
+
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    in_tx = await csms.wait_for("MeterValues", lambda p: p.get("transactionId") == tx.transaction_id,
+                                after_index=mark, timeout=5)
+    for sample in (idle, in_tx):
+        value = sample["meterValue"][0]
+        assert int(value["timestamp"][17:19]) % 2 == 0  # on the 2 s grid counted from midnight UTC
+        assert [(v["measurand"], v["context"], v.get("phase")) for v in value["sampledValue"]] == [
+            ("Energy.Active.Import.Register", "Sample.Clock", None), ("Frequency", "Sample.Clock", "L1")]
+    assert not any(m["connectorId"] == 2 for m in csms.payloads("MeterValues", after_index=mark))
+
+    await evse.stop_transaction("Local")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    clock = [v for mv in stop["transactionData"] for v in mv["sampledValue"] if v["context"] == "Sample.Clock"]
+    assert clock and {v["measurand"] for v in clock} == {"Energy.Active.Import.Register"}
