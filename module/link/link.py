@@ -98,6 +98,9 @@ class OcppLink:
     async def stop(self) -> None:
         """Close the websocket and end every task of the link."""
         self._wanted.clear()
+        ws = self._ws
+        if ws is not None:
+            await ws.close(code=1000, reason="charge point stopping")
         runner, self._runner = self._runner, None
         if runner is not None:
             runner.cancel()
