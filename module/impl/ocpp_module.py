@@ -232,9 +232,9 @@ class OcppModule:
             central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=cfg.get("ChargePointId"),
             security_profile=profile, authorization_key=cfg.get("AuthorizationKey"),
             ping_interval=cfg.get("WebSocketPingInterval") or 0, pong_timeout=cfg.get("WebsocketPongTimeout") or 5,
-            retry_backoff_wait_minimum=cfg.get("RetryBackoffWaitMinimum") or 3,
-            retry_backoff_random_range=cfg.get("RetryBackoffRandomRange") or 10,
-            retry_backoff_repeat_times=cfg.get("RetryBackoffRepeatTimes") or 3, **tls)
+            retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
+            retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
+            retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3), **tls)
 
     async def _boot_info(self) -> BootInfo:
         cfg = self.config
@@ -323,6 +323,11 @@ CRITICAL_SECURITY_EVENTS = {
 
 def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:
     return (event.type, event.sub_type, event.origin_module, event.origin_impl)
+
+
+def _configured(value: Any, default: Any) -> Any:
+    """A key's value, or the default when it is not set (0 is a valid setting, e.g. no random back-off)."""
+    return default if value is None else value
 
 
 def _value(limit: Any) -> float | None:

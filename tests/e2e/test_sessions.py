@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sim.csms.records import REJECTED
 from tests.e2e.harness import ChargerUnderTest
 from tests.e2e.probe import Probe
 
-FAST_RECONNECT = {"RetryBackoffWaitMinimum": 1, "RetryBackoffRandomRange": 0}
+FAST_RECONNECT = {"RetryBackoffWaitMinimum": 1, "RetryBackoffRandomRange": 0, "RetryBackoffRepeatTimes": 0}
 
 
 async def boot(charger: ChargerUnderTest, **core: Any) -> Probe:
@@ -226,3 +227,52 @@ async def test_tc_071_cs_clock_aligned_meter_values(charger):
     stop = await csms.wait_for("StopTransaction", after_index=mark)
     clock = [v for mv in stop["transactionData"] for v in mv["sampledValue"] if v["context"] == "Sample.Clock"]
     assert clock and {v["measurand"] for v in clock} == {"Energy.Active.Import.Register"}
+
+
+async def go_offline(charger: ChargerUnderTest, probe: Probe) -> None:
+    """The CSMS goes away (socket closed, new handshakes refused) until `go_online`."""
+    charger.csms.refuse_connections = True
+    await charger.csms.drop()
+    await probe.wait_var("ocpp.is_connected", lambda value: value is False)
+
+
+async def refused_attempt(charger: ChargerUnderTest) -> None:
+    """Until the charge point tried to reconnect once more (and was refused): about a second of offline time."""
+    await charger.csms.wait_for_record(lambda r: r.kind == REJECTED, timeout=10, after_index=charger.csms.mark())
+
+
+def go_online(charger: ChargerUnderTest) -> int:
+    charger.csms.refuse_connections = False
+    return charger.csms.mark()
+
+
+def tx_calls(charger: ChargerUnderTest, after: int = 0) -> list[tuple[str, Any]]:
+    """Transaction messages as the CSMS received them: (action, transactionId or None for StartTransaction)."""
+    return [(r.action, r.payload.get("transactionId")) for r in charger.csms.messages[after:]
+            if r.kind == "CALL" and r.direction == "in"
+            and r.action in ("StartTransaction", "MeterValues", "StopTransaction")]
+
+
+async def test_tc_036_cs_connection_loss_during_transaction(charger):
+    probe = await boot(charger, MeterValueSampleInterval=1, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await go_offline(charger, probe)
+
+    for _ in range(3):  # samples while offline, the energy growing between them
+        await evse.meter(add_wh=100)
+        await refused_attempt(charger)
+    back = go_online(charger)
+    await csms.wait_for("MeterValues", after_index=back, timeout=10)
+    await evse.stop_transaction("Local")
+    await csms.wait_for("StopTransaction", after_index=back)
+    queued = csms.payloads("MeterValues", after_index=back)
+    assert len(queued) >= 3 and {m["transactionId"] for m in queued} == {tx.transaction_id}
+    stamps = [m["meterValue"][0]["timestamp"] for m in queued]
+    assert stamps == sorted(stamps)
+    energies = [energy_values(m["meterValue"])[0] for m in queued]
+    assert energies == sorted(energies) and energies[-1] == 1300.0
+    assert tx_calls(charger, back)[-1] == ("StopTransaction", tx.transaction_id)
