@@ -345,6 +345,9 @@ class ChargePoint:
                 await self.charger.force_unlock(connector_id)
             except Exception as error:
                 log.warning("unlock after EV-side disconnect on connector %s failed: %s", connector_id, error)
+        # A ChangeAvailability Scheduled during the transaction applies now: Finishing -> Unavailable, without
+        # reporting Available in between.
+        await self._apply_scheduled_availability(connector_id)
 
     def _measurement(self, connector_id: int, powermeter: dict[str, Any]) -> Measurement:
         previous = self.transactions.measurements.get(connector_id)
