@@ -208,7 +208,7 @@ class TransactionManager:
             transaction.transaction_id = transaction_id
             transaction.id_tag_info = info
         self._events.transaction_event("Updated", connector_id, session_id, transaction_id)
-        self._events.transaction_event_response(session_id, transaction_id, info)
+        self._events.transaction_event_response("Started", connector_id, session_id, transaction_id, info)
         if info.get("parentIdTag"):
             self._events.validate_result_update(connector_id, info)
         still_running = transaction is not None and self.active.get(connector_id) is transaction
@@ -224,9 +224,11 @@ class TransactionManager:
         if response and response.get("idTagInfo") and request.get("idTag"):
             self._remember_id_tag(request["idTag"], response["idTagInfo"])
         transaction = self._by_session.pop(session_id, None)
-        self._events.transaction_event_response(
-            session_id, transaction.transaction_id if transaction else request.get("transactionId"),
-            (response or {}).get("idTagInfo"))
+        stored = self._journal.get(session_id) if session_id else None
+        connector_id = transaction.connector_id if transaction else stored.connector_id if stored else None
+        if connector_id is not None:
+            self._events.transaction_event_response(
+                "Ended", connector_id, session_id, request.get("transactionId"), (response or {}).get("idTagInfo"))
         stopped = self.stopped.pop(session_id, None)
         if stopped:
             stopped.set()

@@ -17,7 +17,6 @@ class FrameworkEvents:
         self._mod = mod
         self._evses = evses
         self._tasks: set[asyncio.Task] = set()
-        self._last_event: dict[str, dict[str, Any]] = {}
 
     def _publish(self, impl_id: str, var: str, value: Any) -> None:
         task = asyncio.ensure_future(self._mod.publish(impl_id, var, value))
@@ -47,13 +46,12 @@ class FrameworkEvents:
                                  "evse": self._evse(connector_id)}
         if transaction_id is not None:
             value["transaction_id"] = str(transaction_id)
-        self._last_event[session_id] = value
         self._publish("ocpp_generic", "ocpp_transaction_event", value)
 
-    def transaction_event_response(self, session_id: str, transaction_id: int | None,
-                                   id_tag_info: dict[str, Any] | None) -> None:
-        original = dict(self._last_event.get(session_id) or {"transaction_event": "Updated",
-                                                               "session_id": session_id})
+    def transaction_event_response(self, event: str, connector_id: int, session_id: str,
+                                   transaction_id: int | None, id_tag_info: dict[str, Any] | None) -> None:
+        original: dict[str, Any] = {"transaction_event": event, "session_id": session_id,
+                                    "evse": self._evse(connector_id)}
         if transaction_id is not None and transaction_id > 0:
             original["transaction_id"] = str(transaction_id)
         self._publish("ocpp_generic", "ocpp_transaction_event_response", {"original_transaction_event": original})

@@ -6,6 +6,7 @@ EVerest's session events and checks what the CSMS receives (payloads, order, ids
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sim.csms.records import REJECTED
@@ -276,3 +277,88 @@ async def test_tc_036_cs_connection_loss_during_transaction(charger):
     energies = [energy_values(m["meterValue"])[0] for m in queued]
     assert energies == sorted(energies) and energies[-1] == 1300.0
     assert tx_calls(charger, back)[-1] == ("StopTransaction", tx.transaction_id)
+
+
+async def test_tc_037_1_cs_offline_start_transaction(charger):
+    probe = await boot(charger, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True,
+                       MeterValueSampleInterval=0, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    await go_offline(charger, probe)
+    # Answered at once from the offline rules, not after an Authorize timeout.
+    result = await asyncio.wait_for(probe.validate("RFID_OFFLINE"), 3)
+    assert result["authorization_status"] == "Accepted"
+    await evse.plug_in()
+    await evse.start_transaction("RFID_OFFLINE")
+    started = await probe.wait_var("ocpp_generic.ocpp_transaction_event",
+                                   lambda v: v["transaction_event"] == "Started")
+    assert started["session_id"] == evse.session_id
+    await refused_attempt(charger)
+
+    back = go_online(charger)
+    tx = await csms.wait_for_transaction(connector=1, after_index=back, timeout=15)
+    assert tx.id_tag == "RFID_OFFLINE" and tx.meter_start == 1000
+    await status(charger, 1, "Charging", back)
+    updated = await probe.wait_var("ocpp_generic.ocpp_transaction_event",
+                                   lambda v: v["transaction_event"] == "Updated")
+    assert updated["transaction_id"] == str(tx.transaction_id)
+    assert csms.payloads("Authorize", after_index=back) == []
+    await evse.stop_transaction("Local")
+    stop = await csms.wait_for("StopTransaction", after_index=back)
+    assert stop["transactionId"] == tx.transaction_id
+
+
+async def test_tc_038_cs_offline_stop_transaction(charger):
+    probe = await boot(charger, MeterValueSampleInterval=0, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await status(charger, 1, "Charging", mark)
+    await go_offline(charger, probe)
+
+    await evse.meter(add_wh=4000)
+    await evse.stop_transaction("Local", id_tag="RFID_VALID1")
+    await probe.wait_var("ocpp_generic.ocpp_transaction_event", lambda v: v["transaction_event"] == "Ended")
+    await evse.unplug()
+    await refused_attempt(charger)
+
+    back = go_online(charger)
+    stop = await csms.wait_for("StopTransaction", after_index=back, timeout=15)
+    assert stop["transactionId"] == tx.transaction_id and stop["meterStop"] == 5000
+    assert stop["reason"] == "Local" and stop["idTag"] == "RFID_VALID1"
+    # The CSMS learns the connector's current state after the reconnect.
+    await status(charger, 1, "Available", back)
+    assert (await csms.wait_for_transaction(after_index=back, stopped=True)).transaction_id == tx.transaction_id
+
+
+async def test_tc_039_cs_offline_transaction(charger):
+    probe = await boot(charger, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True,
+                       MeterValueSampleInterval=1, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    await go_offline(charger, probe)
+    await evse.plug_in()
+    assert (await asyncio.wait_for(probe.validate("RFID_OFFLINE"), 3))["authorization_status"] == "Accepted"
+    await evse.start_transaction("RFID_OFFLINE")
+    await evse.meter(add_wh=200)
+    await refused_attempt(charger)
+    await evse.meter(add_wh=200)
+    await refused_attempt(charger)
+    await evse.stop_transaction("Local")
+    await evse.unplug()
+
+    back = go_online(charger)
+    stop = await csms.wait_for("StopTransaction", after_index=back, timeout=15)
+    start = csms.payloads("StartTransaction", after_index=back)
+    assert len(start) == 1 and start[0]["idTag"] == "RFID_OFFLINE" and start[0]["meterStart"] == 1000
+    tx = (await csms.wait_for_transaction(after_index=back)).transaction_id
+    calls = tx_calls(charger, back)
+    # Start first, then the samples taken offline, then the stop: all with the CSMS's id, none with a placeholder.
+    assert calls[0] == ("StartTransaction", None) and calls[-1] == ("StopTransaction", tx)
+    assert len(calls) >= 3 and all(action == "MeterValues" and tx_id == tx for action, tx_id in calls[1:-1])
+    assert stop["meterStop"] == 1400 and stop["reason"] == "Local"
+    energies = [energy_values(m["meterValue"])[0] for m in csms.payloads("MeterValues", after_index=back)]
+    assert energies == sorted(energies)
+    ended = await probe.wait_var("ocpp_generic.ocpp_transaction_event_response",
+                                 lambda v: v["original_transaction_event"]["transaction_event"] == "Ended")
+    assert ended["original_transaction_event"]["transaction_id"] == str(tx)
