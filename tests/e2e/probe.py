@@ -218,9 +218,10 @@ class Probe:
             return found().args  # type: ignore[union-attr]
 
     async def wait_var(self, key: str, predicate: Callable[[Any], bool] | None = None,
-                       timeout: float = 15.0) -> Any:
+                       timeout: float = 15.0, after: int = 0) -> Any:
+        """The first value of var `key` (from the after-th on) matching `predicate`; waits for it."""
         def found() -> Any:
-            return next((v for v in self.vars[key] if predicate is None or predicate(v)), _MISSING)
+            return next((v for v in self.vars[key][after:] if predicate is None or predicate(v)), _MISSING)
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: found() is not _MISSING), timeout)
             return found()

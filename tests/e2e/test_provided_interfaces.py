@@ -1,0 +1,185 @@
+"""Every command the OCPP module provides, called through the framework by another module (the probe), and the
+external websocket control topics (issue 7)."""
+
+from __future__ import annotations
+
+from sim.csms.records import CONNECTED, DISCONNECTED
+from tests.e2e.flows import boot, wait_status
+from tests.e2e.harness import ChargerUnderTest
+from tests.e2e.probe import Probe
+
+
+def main_call(probe: Probe, command: str, args: dict | None = None):
+    return probe.mod.requirement("ocpp").call(command, args or {}, timeout=30)
+
+
+def generic_call(probe: Probe, command: str, args: dict | None = None):
+    return probe.mod.requirement("ocpp_generic").call(command, args or {}, timeout=30)
+
+
+def to_csms(probe: Probe, vendor_id: str = "com.example", data: str = "ping"):
+    return probe.mod.requirement("ocpp_data_transfer").call(
+        "data_transfer", {"request": {"vendor_id": vendor_id, "data": data}}, timeout=30)
+
+
+def variable(name: str) -> dict:
+    return {"component": {"name": ""}, "variable": {"name": name}}
+
+
+async def disconnected(charger: ChargerUnderTest, after: int) -> None:
+    await charger.csms.wait_for_record(lambda r: r.kind == DISCONNECTED, after_index=after)
+
+
+async def reconnected_and_booted(charger: ChargerUnderTest, after: int) -> None:
+    await charger.csms.wait_for_record(lambda r: r.kind == CONNECTED, after_index=after)
+    await charger.csms.wait_for("BootNotification", after_index=after)
+
+
+# -- ocpp_1_6_charge_point ------------------------------------------------------------------------------------
+async def test_main_stop_and_restart_really_stop_and_restart_the_ocpp_side(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    connected_values = len(probe.vars["ocpp.is_connected"])
+    mark = csms.mark()
+
+    assert await main_call(probe, "stop") is True
+    await disconnected(charger, mark)
+    assert await probe.wait_var("ocpp.is_connected", lambda v: v is False, after=connected_values) is False
+    assert await main_call(probe, "stop") is False  # already stopped
+    assert await to_csms(probe) == {"status": "Offline"}
+    assert csms.payloads("DataTransfer") == []
+
+    mark = csms.mark()
+    assert await main_call(probe, "restart") is True
+    await reconnected_and_booted(charger, mark)
+    await wait_status(csms, 1, "Available", mark)
+    assert await main_call(probe, "restart") is False  # already running
+    assert await to_csms(probe) == {"status": "Accepted"}
+
+
+async def test_main_configuration_keys(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    answer = await main_call(probe, "get_configuration_key", {"keys": ["HeartbeatInterval", "NoSuchKey"]})
+    assert answer == {"configuration_keys": [{"key": "HeartbeatInterval", "read_only": False, "value": "300"}],
+                      "unknown_keys": ["NoSuchKey"]}
+
+    assert await main_call(probe, "set_configuration_key", {"key": "MeterValueSampleInterval", "value": "20"}) \
+        == "Accepted"
+    assert (await csms.get_configuration(["MeterValueSampleInterval"]))["configurationKey"][0]["value"] == "20"
+    assert await main_call(probe, "set_configuration_key", {"key": "NoSuchKey", "value": "1"}) == "NotSupported"
+    assert await main_call(probe, "set_configuration_key", {"key": "HeartbeatInterval", "value": "x"}) == "Rejected"
+
+
+async def test_main_monitor_configuration_keys_publishes_changes(charger):
+    probe = await boot(charger)
+    await main_call(probe, "monitor_configuration_keys", {"keys": ["HeartbeatInterval", "ConnectionTimeOut"]})
+
+    assert await charger.csms.change_configuration("HeartbeatInterval", "120") == {"status": "Accepted"}
+    changed = await probe.wait_var("ocpp.configuration_key", lambda v: v["key"] == "HeartbeatInterval")
+    assert changed == {"key": "HeartbeatInterval", "read_only": False, "value": "120"}
+    assert await main_call(probe, "set_configuration_key", {"key": "ConnectionTimeOut", "value": "50"}) == "Accepted"
+    changed = await probe.wait_var("ocpp.configuration_key", lambda v: v["key"] == "ConnectionTimeOut")
+    assert changed["value"] == "50"
+
+
+async def test_main_security_event_goes_to_the_csms_when_critical(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    await main_call(probe, "security_event", {"type": "TamperDetectionActivated", "info": "cover opened"})
+    notification = await csms.wait_for("SecurityEventNotification",
+                                       lambda p: p["type"] == "TamperDetectionActivated")
+    assert notification["techInfo"] == "cover opened"
+    published = await probe.wait_var("ocpp.security_event", lambda v: v["type"] == "TamperDetectionActivated")
+    assert published == {"type": "TamperDetectionActivated", "info": "cover opened", "critical": True}
+
+    await main_call(probe, "security_event", {"type": "VendorSpecificNote", "info": "fan cleaned"})
+    assert (await probe.wait_var("ocpp_generic.security_event",
+                                 lambda v: v["type"] == "VendorSpecificNote"))["critical"] is False
+    assert [p for p in csms.payloads("SecurityEventNotification") if p["type"] == "VendorSpecificNote"] == []
+
+
+# -- ocpp (generic) -------------------------------------------------------------------------------------------
+async def test_generic_stop_and_restart(charger):
+    probe = await boot(charger)
+    mark = charger.csms.mark()
+    assert await generic_call(probe, "stop") is True
+    await disconnected(charger, mark)
+    mark = charger.csms.mark()
+    assert await generic_call(probe, "restart") is True
+    await reconnected_and_booted(charger, mark)
+
+
+async def test_generic_get_and_set_variables(charger):
+    probe = await boot(charger)
+    results = await generic_call(probe, "get_variables", {"requests": [
+        {"component_variable": variable("HeartbeatInterval")}, {"component_variable": variable("NoSuchKey")}]})
+    assert results == [{"component_variable": variable("HeartbeatInterval"), "status": "Accepted", "value": "300"},
+                       {"component_variable": variable("NoSuchKey"), "status": "UnknownVariable"}]
+
+    results = await generic_call(probe, "set_variables", {"source": "probe", "requests": [
+        {"component_variable": variable("MeterValueSampleInterval"), "value": "30"},
+        {"component_variable": variable("NoSuchKey"), "value": "1"},
+        {"component_variable": variable("NumberOfConnectors"), "value": "5"}]})
+    assert [r["status"] for r in results] == ["Accepted", "UnknownVariable", "Rejected"]
+    current = await charger.csms.get_configuration(["MeterValueSampleInterval"])
+    assert current["configurationKey"][0]["value"] == "30"
+
+
+async def test_generic_monitor_variables_publishes_event_data(charger):
+    probe = await boot(charger)
+    await generic_call(probe, "monitor_variables", {"component_variables": [variable("MeterValueSampleInterval")]})
+    assert await charger.csms.change_configuration("MeterValueSampleInterval", "45") == {"status": "Accepted"}
+    event = await probe.wait_var("ocpp_generic.event_data")
+    assert event["component_variable"]["variable"]["name"] == "MeterValueSampleInterval"
+    assert event["actual_value"] == "45"
+
+
+async def test_generic_change_availability(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    mark = csms.mark()
+    answer = await generic_call(probe, "change_availability", {"request": {
+        "operational_status": "Inoperative", "evse": {"id": 2, "connector_id": 1}}})
+    assert answer == {"status": "Accepted"}
+    await wait_status(csms, 2, "Unavailable", mark)
+
+    answer = await generic_call(probe, "change_availability", {"request": {"operational_status": "Inoperative"}})
+    assert answer == {"status": "Accepted"}
+    await wait_status(csms, 0, "Unavailable", mark)
+    await wait_status(csms, 1, "Unavailable", mark)
+
+    answer = await generic_call(probe, "change_availability", {"request": {
+        "operational_status": "Operative", "evse": {"id": 9}}})
+    assert answer["status"] == "Rejected"
+
+
+async def test_generic_security_event(charger):
+    probe = await boot(charger)
+    await generic_call(probe, "security_event", {"event": {"type": "SettingSystemTime", "info": "NTP"}})
+    notification = await charger.csms.wait_for("SecurityEventNotification",
+                                               lambda p: p["type"] == "SettingSystemTime")
+    assert notification["techInfo"] == "NTP"
+
+
+# -- ocpp_data_transfer and the external websocket control --------------------------------------------------------
+async def test_external_websocket_disconnect_and_connect(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    assert await to_csms(probe) == {"status": "Accepted"}
+    values = len(probe.vars["ocpp_generic.is_connected"])
+    mark = csms.mark()
+
+    await probe.mod.publish_external("everest_api/ocpp/cmd/disconnect", "")
+    await disconnected(charger, mark)
+    await probe.wait_var("ocpp_generic.is_connected", lambda v: v is False, after=values)
+    assert await to_csms(probe) == {"status": "Offline"}
+
+    values = len(probe.vars["ocpp_generic.is_connected"])
+    mark = csms.mark()
+    await probe.mod.publish_external("everest_api/ocpp/cmd/connect", "")
+    await csms.wait_for_record(lambda r: r.kind == CONNECTED, after_index=mark)
+    await probe.wait_var("ocpp_generic.is_connected", lambda v: v is True, after=values)
+    await wait_status(csms, 1, "Available", mark)  # the CSMS gets every status again after the reconnect
+    assert await to_csms(probe, data="again") == {"status": "Accepted"}
+    assert [p["data"] for p in csms.payloads("DataTransfer")] == ["ping", "again"]
