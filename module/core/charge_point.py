@@ -186,6 +186,15 @@ class ChargePoint:
         await self.queue.stop()
         await self.link.stop()
 
+    def take_over(self, previous: ChargePoint) -> None:
+        """A restart of the OCPP side after stop() is no power cut: connector states, open sessions and running
+        transactions carry on instead of being reset to Available and stopped with PowerLoss."""
+        self.resumed_sessions |= {transaction.session_id for transaction in previous.transactions.active.values()}
+        self._sessions.update(previous._sessions)
+        self.transactions.measurements.update(previous.transactions.measurements)
+        self.notifier.machines.update(previous.notifier.machines)
+        self.remote_start_profiles.update(previous.remote_start_profiles)
+
     async def apply_persisted_availability(self) -> None:
         """Connectors the CSMS took out of service stay out of service after a restart."""
         for connector_id in [0, *self.connector_ids]:

@@ -293,9 +293,11 @@ class OcppModule:
         return True
 
     async def restart_ocpp(self) -> bool:
-        if self.charge_point is None or self.charge_point.running:
+        previous = self.charge_point
+        if previous is None or previous.running:
             return False
         self.charge_point = await self._build_charge_point()
+        self.charge_point.take_over(previous)
         await self.charge_point.start()
         return True
 

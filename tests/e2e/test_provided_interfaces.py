@@ -183,3 +183,27 @@ async def test_external_websocket_disconnect_and_connect(charger):
     await wait_status(csms, 1, "Available", mark)  # the CSMS gets every status again after the reconnect
     assert await to_csms(probe, data="again") == {"status": "Accepted"}
     assert [p["data"] for p in csms.payloads("DataTransfer")] == ["ping", "again"]
+
+
+async def test_main_restart_keeps_availability_and_the_running_transaction(charger):
+    """stop/restart is not a power cut: an Inoperative connector stays Unavailable and a running transaction
+    goes on (it is not stopped with PowerLoss) and ends normally afterwards."""
+    from tests.e2e.flows import charging, stopped
+
+    probe = await boot(charger)
+    csms, evse = charger.csms, probe.evses[1]
+    assert await csms.change_availability(2, "Inoperative") == {"status": "Accepted"}
+    await wait_status(csms, 2, "Unavailable")
+    transaction = await charging(csms, evse)
+
+    assert await main_call(probe, "stop") is True
+    mark = csms.mark()
+    assert await main_call(probe, "restart") is True
+    await reconnected_and_booted(charger, mark)
+    await wait_status(csms, 1, "Charging", mark)
+    await wait_status(csms, 2, "Unavailable", mark)
+    assert csms.payloads("StopTransaction") == []
+
+    await evse.stop_transaction("Local")
+    stop = await stopped(csms, transaction, mark)
+    assert stop["reason"] == "Local"
