@@ -84,10 +84,13 @@ class TransactionManager:
         transaction = self.active.get(connector_id)
         if transaction is None:
             return
-        now = time.monotonic()
-        if now - self._journal_written.get(transaction.session_id, 0.0) >= METER_JOURNAL_PERIOD_S:
-            self._journal_written[transaction.session_id] = now
-            self._journal.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+        if time.monotonic() - self._journal_written.get(transaction.session_id, 0.0) >= METER_JOURNAL_PERIOD_S:
+            self._journal_meter(transaction, measurement)
+
+    def _journal_meter(self, transaction: Transaction, measurement: Measurement) -> None:
+        """Keep the reading on disk for a PowerLoss stop (throttled for disk wear, forced for MeterValues)."""
+        self._journal_written[transaction.session_id] = time.monotonic()
+        self._journal.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
         measurement = self.measurements.get(connector_id)
@@ -159,6 +162,8 @@ class TransactionManager:
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
         transaction = self.active.get(connector_id)
         if transaction is not None:
+            # A PowerLoss stop must never report less energy than a MeterValues the CSMS already has.
+            self._journal_meter(transaction, self.measurements[connector_id])
             payload["transactionId"] = self.wire_id(transaction)
             await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
             if context == "Sample.Clock":
@@ -190,6 +195,7 @@ class TransactionManager:
             payload["transactionData"] = transaction.stop_data
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
+        self._journal_written.pop(transaction.session_id, None)
         self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,
                                        transaction.transaction_id if transaction.transaction_id > 0 else None)
 

@@ -136,10 +136,19 @@ class OcppModule:
     def _error_connector(self, event: ErrorEvent) -> int:
         if event.state == "Active":
             self._error_origins[event.uuid] = _error_key(event)
-        evse_number = (event.mapping or {}).get("evse")
+        mapping = event.mapping or {}
+        local_connector = mapping.get("connector")
+        # The EVSE implementation that raised it, else the EVSE its mapping names, else the only EVSE of that
+        # module (one module may provide several EVSEs, so the module id alone is not enough).
         for evse in self.evses.evses:
-            if evse.requirement.module_id == event.origin_module or evse.evse_id == evse_number:
-                return self.evses.ocpp_connector(evse, (event.mapping or {}).get("connector"))
+            if (evse.requirement.module_id, evse.requirement.impl_id) == (event.origin_module, event.origin_impl):
+                return self.evses.ocpp_connector(evse, local_connector)
+        for evse in self.evses.evses:
+            if mapping.get("evse") is not None and evse.evse_id == mapping["evse"]:
+                return self.evses.ocpp_connector(evse, local_connector)
+        same_module = [evse for evse in self.evses.evses if evse.requirement.module_id == event.origin_module]
+        if len(same_module) == 1:
+            return self.evses.ocpp_connector(same_module[0], local_connector)
         return 0
 
     # -- start-up after GlobalReady ---------------------------------------------------------------------------

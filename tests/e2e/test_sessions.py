@@ -28,9 +28,13 @@ async def boot(charger: ChargerUnderTest, **core: Any) -> Probe:
 
 async def status(charger: ChargerUnderTest, connector: int, name: str, after: int = 0, **fields: Any) -> dict:
     """The next StatusNotification of `connector` with status `name` (and the given fields)."""
-    return await charger.csms.wait_for(
-        "StatusNotification", lambda p: p["connectorId"] == connector and p["status"] == name
-        and all(p.get(k) == v for k, v in fields.items()), after_index=after)
+    try:
+        return await charger.csms.wait_for(
+            "StatusNotification", lambda p: p["connectorId"] == connector and p["status"] == name
+            and all(p.get(k) == v for k, v in fields.items()), after_index=after)
+    except TimeoutError:
+        seen = charger.csms.payloads("StatusNotification", after_index=after)
+        raise AssertionError(f"no {name} StatusNotification for connector {connector}; seen: {seen}") from None
 
 
 def actions(charger: ChargerUnderTest, after: int = 0, names: tuple[str, ...] | None = None) -> list[str]:
@@ -362,3 +366,47 @@ async def test_tc_039_cs_offline_transaction(charger):
     ended = await probe.wait_var("ocpp_generic.ocpp_transaction_event_response",
                                  lambda v: v["original_transaction_event"]["transaction_event"] == "Ended")
     assert ended["original_transaction_event"]["transaction_id"] == str(tx)
+
+
+async def test_tc_032_2_cs_power_failure_kill_during_transaction_stops_it_with_power_loss(charger):
+    probe = await boot(charger, MeterValueSampleInterval=1, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await probe.wait_var("ocpp_generic.ocpp_transaction_event", lambda v: v["transaction_event"] == "Updated")
+    for expected in (1500.0, 2000.0):  # the CSMS billed up to the last sample before the cut
+        await evse.meter(add_wh=500)
+        await csms.wait_for("MeterValues", lambda p, e=expected: energy_values(p["meterValue"]) == [e],
+                            after_index=mark)
+
+    await charger.kill()
+    reboot = csms.mark()
+    probe = await charger.start()
+    stop = await csms.wait_for("StopTransaction", after_index=reboot, timeout=30)
+    assert stop["transactionId"] == tx.transaction_id and stop["reason"] == "PowerLoss"
+    assert stop["meterStop"] == 2000
+    assert actions(charger, reboot, ("BootNotification", "StopTransaction")) == ["BootNotification",
+                                                                                 "StopTransaction"]
+    await status(charger, 1, "Available", reboot)
+    assert (await csms.wait_for_transaction(after_index=reboot, stopped=True)).reason == "PowerLoss"
+
+
+async def test_faulted_from_raised_inoperative_error_and_back_when_cleared(charger):
+    probe = await boot(charger)
+    csms = charger.csms
+    mark = csms.mark()
+    await probe.evses[2].plug_in()
+    await status(charger, 2, "Preparing", mark)
+
+    await probe.mod.raise_error("evse_2", "evse_manager/Inoperative", message="contactor welded")
+    faulted = await status(charger, 2, "Faulted", mark)
+    assert faulted["errorCode"] == "OtherError" and faulted["info"] == "caused_by:contactor welded"
+    cleared = csms.mark()
+    await probe.mod.clear_error("evse_2", "evse_manager/Inoperative")
+    back = await status(charger, 2, "Preparing", cleared, errorCode="NoError")
+    assert "info" not in back
+    assert actions(charger, mark, ("StatusNotification",)) == ["Status:2:Preparing", "Status:2:Faulted",
+                                                                "Status:2:Preparing"]
+    assert csms.connector_status(1) == "Available"
