@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from framework import envelopes
 from sim.csms.records import REJECTED
 from tests.e2e.harness import ChargerUnderTest
 from tests.e2e.probe import Probe
@@ -410,3 +411,49 @@ async def test_faulted_from_raised_inoperative_error_and_back_when_cleared(charg
     assert actions(charger, mark, ("StatusNotification",)) == ["Status:2:Preparing", "Status:2:Faulted",
                                                                 "Status:2:Preparing"]
     assert csms.connector_status(1) == "Available"
+
+
+def publish_unchecked(probe: Probe, impl: str, var: str, value: Any) -> None:
+    """Publish a var as a faulty module would: without the sender-side schema check."""
+    probe.mod._publish(probe.mod.topics.var(probe.mod.id, impl, var), envelopes.var(value))
+
+
+async def log_line(charger: ChargerUnderTest, *parts: str, timeout: float = 10) -> str:
+    """The first line of the charger's log holding all `parts`, waiting while the log is being written."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = [line for line in charger.log_text().splitlines() if all(p in line for p in parts)]
+        if found:
+            return found[0]
+        if loop.time() > deadline:
+            raise AssertionError(f"no log line with {parts}")
+        await asyncio.sleep(0.05)
+
+
+async def test_bad_session_event_and_powermeter_are_logged_and_dropped(charger):
+    probe = await boot(charger, MeterValueSampleInterval=1, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    mark = csms.mark()
+    publish_unchecked(probe, "evse_1", "session_event", {"uuid": 7, "event": "NoSuchEvent"})
+    publish_unchecked(probe, "evse_1", "powermeter", {"timestamp": "2026-01-01T00:00:00Z",
+                                                      "power_W": {"total": 11000.0}})
+    # Schema-valid but unusable: a TransactionStarted without its payload (no idTag, no meter reading).
+    await evse.event("TransactionStarted")
+    assert "probe" in await log_line(charger, "session_event", "dropped")
+    assert "probe" in await log_line(charger, "powermeter", "dropped")
+    await log_line(charger, "TransactionStarted", "dropped")
+
+    # Nothing was lost: the next session is reported and billed as usual.
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await evse.meter(add_wh=50)
+    sample = await csms.wait_for("MeterValues", after_index=mark)
+    assert sample["transactionId"] == tx.transaction_id
+    await evse.stop_transaction("Local")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    assert stop["transactionId"] == tx.transaction_id and stop["meterStop"] == 1050
+    assert len(csms.payloads("StartTransaction", after_index=mark)) == 1
+    assert actions(charger, mark, ("StatusNotification",))[:2] == ["Status:1:Preparing", "Status:1:Charging"]
+    assert charger.manager.poll() is None
