@@ -1,0 +1,175 @@
+"""Start everything the demo needs, play the sessions, keep running until Ctrl-C or --duration, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from framework.broker import PrivateBroker
+from framework.mqtt import BrokerAddress
+from sim.csms import LocalCsms
+from sim.csms.control import PORT_FILE
+from sim.csms.control_server import ControlServer
+from sim.demo.monitor import SystemMonitor
+from sim.demo.ocpp_messages import follow_log, from_record
+from sim.demo.session import play_all
+from sim.demo.state_folder import REPO, StateFolder
+from sim.demo.view import DemoView
+
+READY_TIMEOUT_S = 60.0
+BOOT_TIMEOUT_S = 20.0
+MANAGER_STOP_S = 10.0
+
+
+@dataclass(frozen=True)
+class Options:
+    csms_url: str | None
+    state_dir: Path
+    live: bool
+    duration: float | None
+
+
+def evse_modules(run_config: Path) -> dict[str, int]:
+    """EvseManager module id -> EVSE number (its mapping in the run config)."""
+    modules: dict[str, Any] = yaml.safe_load(run_config.read_text())["active_modules"]
+    return {module_id: int(((entry.get("mapping") or {}).get("module") or {}).get("evse", 1))
+            for module_id, entry in modules.items() if entry["module"] == "EvseManager"}
+
+
+class Demo:
+    """One run: broker, CSMS (unless another one is given), manager with all modules, live view."""
+
+    def __init__(self, options: Options, out: TextIO) -> None:
+        self.options = options
+        self.out = out
+        self.state = StateFolder.at(options.state_dir, options.csms_url)
+        self.stop = asyncio.Event()
+        self.broker: PrivateBroker | None = None
+        self.csms: LocalCsms | None = None
+        self.control: ControlServer | None = None
+        self.manager: asyncio.subprocess.Process | None = None
+        self.monitor: SystemMonitor | None = None
+        self.view: DemoView | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stop.set)
+        try:
+            return await self._run()
+        finally:
+            await self._shutdown()
+
+    async def _run(self) -> int:
+        self.state.root.mkdir(parents=True, exist_ok=True)
+        self.broker = await asyncio.to_thread(PrivateBroker().start)
+        if self.options.csms_url:
+            csms_uri = self.options.csms_url
+        else:
+            self.csms = await LocalCsms().start()
+            self.control = ControlServer(self.csms)
+            (self.state.root / PORT_FILE).write_text(f"{await self.control.start()}\n")
+            csms_uri = self.csms.url
+        self.state.write_user_config(csms_uri)
+        run_config = self.state.write_run_config(self.broker.host, self.broker.port)
+        self.state.write_broker_file(self.broker.host, self.broker.port)
+        evses = evse_modules(run_config)
+        view = self.view = DemoView(self.out, self.options.live, sorted(evses.values()), [
+            f"OCPP 1.6J charge point demo: {len(evses)} simulated EVSEs, CSMS {csms_uri}",
+            f"state {self.state.charger}   module logs {self.state.manager_log}",
+            "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"])
+        if self.csms is not None:
+            self.csms.add_listener(lambda record: view.ocpp(from_record(record)))
+        else:
+            self.tasks.append(asyncio.create_task(follow_log(self.state.message_log, view.ocpp)))
+        self.monitor = SystemMonitor(BrokerAddress(self.broker.host, self.broker.port), evses, self._monitored)
+        await self.monitor.start()
+        self.manager = await self._start_manager(run_config)
+        view.note("demo", f"manager started (pid {self.manager.pid}); modules log to {self.state.manager_log}")
+        self.tasks += [asyncio.create_task(view.run()), asyncio.create_task(self._script(sorted(evses.values())))]
+        manager_exit = asyncio.create_task(self.manager.wait())
+        stop = asyncio.create_task(self.stop.wait())
+        done, _ = await asyncio.wait([manager_exit, stop], timeout=self.options.duration,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if manager_exit in done:
+            view.note("demo", f"the manager stopped by itself (status {self.manager.returncode}); "
+                              f"see {self.state.manager_log}")
+            return 1
+        manager_exit.cancel()
+        view.note("demo", "stopping")
+        return 0
+
+    def _monitored(self, item: Any) -> None:
+        assert self.view is not None
+        if isinstance(item, bool):
+            self.view.link_state(item)
+        elif hasattr(item, "name"):
+            self.view.session_event(item)
+        else:
+            self.view.meter(item)
+
+    async def _start_manager(self, run_config: Path) -> asyncio.subprocess.Process:
+        log = self.state.manager_log.open("ab")
+        try:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "framework.manager", "--config", str(run_config),
+                cwd=REPO, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the demo only; it stops the manager in order
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        finally:
+            log.close()
+
+    async def _script(self, evses: list[int]) -> None:
+        assert self.monitor is not None and self.view is not None
+        try:
+            await asyncio.wait_for(self.monitor.global_ready.wait(), READY_TIMEOUT_S)
+            self.view.note("demo", "all modules ready")
+            try:
+                await asyncio.wait_for(self.view.boot_accepted.wait(), BOOT_TIMEOUT_S)
+            except TimeoutError:
+                self.view.note("demo", f"no BootNotification accepted after {BOOT_TIMEOUT_S:.0f} s; "
+                                       "playing the sessions anyway")
+            await play_all(self.monitor, self.view, evses)
+        except TimeoutError:
+            self.view.note("demo", f"the scripted session got stuck; see {self.state.manager_log}")
+
+    async def _shutdown(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.manager is not None and self.manager.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.manager.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.manager.wait(), MANAGER_STOP_S)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.manager.pid, signal.SIGKILL)
+                await self.manager.wait()
+        if self.monitor is not None:
+            await self.monitor.close()
+        if self.control is not None:
+            await self.control.stop()
+            (self.state.root / PORT_FILE).unlink(missing_ok=True)
+        if self.csms is not None:
+            await self.csms.stop()
+        self.state.broker_file.unlink(missing_ok=True)
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)
+        if self.view is not None:
+            was_live = self.view.live
+            self.view.close()
+            if was_live:
+                self.out.write("\n".join(list(self.view.lines)[-15:]) + "\n")
+            self.out.write("demo stopped\n")
+            self.out.flush()
