@@ -370,6 +370,9 @@ class OcppLink:
             await self._on_call(ws, frame, message)
         elif kind in (CALLRESULT, CALLERROR):
             self._on_reply(frame, message)
+            # Let the caller act on the reply before the next frame is read: a CSMS may send a request right
+            # after accepting BootNotification, and the registration gate must already be open for it.
+            await asyncio.sleep(0)
         else:
             self._trace("in", message, None)
             unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else "-1"
