@@ -5,6 +5,8 @@ Every step waits for what the CSMS or the probe saw, never for time to pass.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from sim.csms import LocalCsms
@@ -51,3 +53,12 @@ async def stopped(csms: LocalCsms, transaction: Transaction, after: int = 0) -> 
 def provided_token(probe: Probe, id_tag: str) -> Any:
     """The OCPP module's auth_provider token for `id_tag`, once published."""
     return probe.wait_var("token_provider.provided_token", lambda t: t["id_token"]["value"] == id_tag)
+
+
+async def wait_log(charger: ChargerUnderTest, text: str, timeout: float = 10) -> None:
+    """Until the module's log (written by another process, so there is no event to await) contains `text`."""
+    deadline = time.monotonic() + timeout
+    while text not in charger.log_text():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{text!r} not logged within {timeout}s")
+        await asyncio.sleep(0.05)

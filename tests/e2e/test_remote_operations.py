@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.flows import boot, charging, provided_token, stopped, wait_status
+from tests.e2e.flows import boot, charging, provided_token, stopped, wait_log, wait_status
 
 
 async def test_tc_010_cs_remote_start_cable_first(charger):
@@ -157,7 +157,7 @@ async def test_tc_030_cs_unlock_command_error_is_a_failure_not_a_hang(charger):
 
     probe.results[("evse_1", "force_unlock")] = broken
     assert await charger.csms.unlock(1) == {"status": "UnlockFailed"}
-    assert "force_unlock" in charger.log_text()
+    await wait_log(charger, "probe.evse_1 force_unlock failed")
 
 
 async def test_tc_031_cs_unlock_unknown_connector(charger):

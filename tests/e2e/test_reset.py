@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from sim.csms.records import CALLRESULT, DISCONNECTED
-from tests.e2e.flows import boot, charging, stopped
+from tests.e2e.flows import boot, charging, stopped, wait_log
 
 
 def stop_confirmations(csms) -> int:
@@ -102,4 +102,4 @@ async def test_tc_013_cs_reset_rejected_when_the_system_module_fails(charger):
     probe.results[("system", "is_reset_allowed")] = broken
     assert await charger.csms.reset("Soft") == {"status": "Rejected"}
     assert probe.called("system", "reset") == []
-    assert "is_reset_allowed" in charger.log_text()
+    await wait_log(charger, "probe.system is_reset_allowed failed")
