@@ -37,6 +37,19 @@ class Options:
     duration: float | None
 
 
+def start_broker() -> PrivateBroker:
+    """A private Mosquitto that a Ctrl-C on the terminal does not reach: it must outlive the modules' shutdown.
+
+    Ctrl-C signals the whole foreground process group, and PrivateBroker's process stays in ours; SIGINT blocked
+    while it is forked stays blocked in it (Mosquitto does not unblock it), SIGTERM from stop() still works.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return PrivateBroker().start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def evse_modules(run_config: Path) -> dict[str, int]:
     """EvseManager module id -> EVSE number (its mapping in the run config)."""
     modules: dict[str, Any] = yaml.safe_load(run_config.read_text())["active_modules"]
@@ -62,7 +75,7 @@ class Demo:
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             loop.add_signal_handler(signum, self.stop.set)
         try:
             return await self._run()
@@ -71,7 +84,7 @@ class Demo:
 
     async def _run(self) -> int:
         self.state.root.mkdir(parents=True, exist_ok=True)
-        self.broker = await asyncio.to_thread(PrivateBroker().start)
+        self.broker = await asyncio.to_thread(start_broker)
         if self.options.csms_url:
             csms_uri = self.options.csms_url
         else:

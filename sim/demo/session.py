@@ -14,7 +14,7 @@ from sim.demo.monitor import SystemMonitor
 from sim.demo.view import DemoView
 
 CHARGE_S = 12
-STAGGER_S = 2.0
+STAGGER_S = 1.0
 STEP_TIMEOUT_S = 60.0
 
 
