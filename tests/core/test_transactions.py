@@ -1,0 +1,84 @@
+"""TransactionManager with a real transaction journal and a recording queue: what goes where, and what is kept
+for a PowerLoss stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from module.core.meter_values import Measurement
+from module.core.transactions import MeterSettings, TransactionManager
+from module.queue.database import Database
+from module.queue.transactions import TransactionStore
+
+ENERGY = ["Energy.Active.Import.Register"]
+
+
+def reading(wh: float) -> Measurement:
+    return Measurement({"timestamp": "2026-01-01T00:00:00Z", "energy_Wh_import": {"total": wh}})
+
+
+class RecordingQueue:
+    """Stands in for MessageQueue: opens the journal row on StartTransaction as the real queue does."""
+
+    def __init__(self, journal: TransactionStore) -> None:
+        self.journal = journal
+        self.enqueued: list[tuple[str, dict[str, Any], str | None]] = []
+
+    async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str | None = None
+                                    ) -> int:
+        if action == "StartTransaction" and session_id is not None:
+            self.journal.open(session_id, payload["connectorId"], payload["idTag"], payload["meterStart"],
+                              payload["timestamp"])
+        self.enqueued.append((action, payload, session_id))
+        return len(self.enqueued)
+
+
+class RecordingEvents:
+    def __init__(self) -> None:
+        self.responses: list[tuple[Any, ...]] = []
+
+    def transaction_event(self, *args: Any) -> None:
+        pass
+
+    def transaction_event_response(self, *args: Any) -> None:
+        self.responses.append(args)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    journal = TransactionStore(Database.open(tmp_path, "cp"))
+    settings = MeterSettings(sample_interval=0, sampled_data=ENERGY, stop_sampled_data=[], aligned_data=ENERGY,
+                             stop_aligned_data=[])
+    tm = TransactionManager(RecordingQueue(journal), journal, charger=None, events=RecordingEvents(),
+                            meter_settings=lambda: settings, stop_on_invalid_id=lambda: True,
+                            remember_id_tag=lambda *_: None)
+    yield tm
+    for transaction in tm.active.values():
+        transaction.sampler.cancel()
+
+
+async def test_meter_values_outside_a_transaction_use_the_transactional_lane_without_a_session(manager):
+    manager.on_measurement(1, reading(500))
+    assert await manager.send_meter_values(1, ENERGY, "Sample.Clock")
+    action, payload, session_id = manager._queue.enqueued[-1]
+    assert (action, session_id) == ("MeterValues", None) and "transactionId" not in payload
+
+
+async def test_every_meter_values_of_a_transaction_is_journaled_for_a_power_loss_stop(manager):
+    manager.on_measurement(1, reading(1000))
+    await manager.start(1, "s1", "TAG", 1000, "2026-01-01T00:00:00Z")
+    manager.on_measurement(1, reading(1500))  # journaled: the first reading inside the transaction
+    manager.on_measurement(1, reading(2000))  # throttled: not written on its own
+    assert manager._journal.get("s1").last_meter_value == 1500
+    await manager.send_meter_values(1, ENERGY, "Sample.Periodic")
+    assert manager._journal.get("s1").last_meter_value == 2000
+
+
+async def test_stop_confirmation_answers_the_ended_event_with_its_connector(manager):
+    manager.on_measurement(2, reading(1000))
+    await manager.start(2, "s2", "TAG", 1000, "2026-01-01T00:00:00Z")
+    await manager.stop(2, "s2", "Local", 1200, "2026-01-01T00:10:00Z")
+    await manager.on_stop_result("s2", {"transactionId": 7, "meterStop": 1200}, {})
+    assert manager._events.responses == [("Ended", 2, "s2", 7, None)]
