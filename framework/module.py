@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import logging
 import os
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -121,6 +123,19 @@ class _PendingCall:
     callee: str
 
 
+class _CallIds:
+    """UUID-shaped call ids, unique per module: a random prefix drawn once and a counter in the last group.
+
+    A fresh uuid4 per call costs a getrandom() system call and a UUID object on every round trip."""
+
+    def __init__(self) -> None:
+        self._prefix = str(uuid.uuid4())[:24]
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFF:012x}"
+
+
 class _Startup:
     """Collects the config response and the retained definitions; knows what is still missing."""
 
@@ -223,7 +238,8 @@ class Module:
         self._wildcards: list[tuple[str, RawHandler]] = []
         self._subacks: list[asyncio.Future] = []
         self._handlers: dict[tuple[str, str], Callback] = {}
-        self._response_topics: set[str] = set()
+        self._call_topics: dict[tuple[str, str, str], tuple[str, str]] = {}  # (module, impl, cmd) -> (cmd, response)
+        self._new_call_id = _CallIds()
         self._pending: dict[str, _PendingCall] = {}
         self._active_errors: dict[tuple[str, str, str], ErrorEvent] = {}
         self._link_listeners: list[_Ordered] = []
@@ -361,8 +377,9 @@ class Module:
         self._mqtt.unsubscribe(pattern)
 
     def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
-        handlers = list(self._exact.get(topic, ()))
-        handlers += [h for p, h in self._wildcards if topic_matches_sub(p, topic)]
+        handlers = tuple(self._exact.get(topic, ()))  # a copy: a handler may route or unroute
+        if self._wildcards:
+            handlers += tuple(h for p, h in self._wildcards if topic_matches_sub(p, topic))
         for handler in handlers:
             try:
                 handler(topic, payload)
@@ -423,18 +440,16 @@ class Module:
                 validator.check_args(cmd, args)
             except SchemaViolation as exc:
                 raise SchemaValidationError(str(exc), command=cmd, callee=callee) from None
-        response_topic = self.topics.cmd_response(req.module_id, req.impl_id, cmd, self.id)
-        if response_topic not in self._response_topics:  # subscribed before the first publish, kept afterwards
-            self._response_topics.add(response_topic)
-            self._route(response_topic, self._envelope_handler({MsgType.CMD_RESULT}, self._on_cmd_result))
-        call_id = env.new_call_id()
+        topics = self._call_topics.get((req.module_id, req.impl_id, cmd))
+        if topics is None:
+            topics = self._call_topics_for(req.module_id, req.impl_id, cmd)
+        call_id = self._new_call_id()
         loop = asyncio.get_running_loop()
         pending = _PendingCall(loop.create_future(), cmd, callee)
         self._pending[call_id] = pending
-        expiry = loop.call_later(timeout, _expire, pending.future,  # cheaper than wait_for on the hot path
-                                 CmdTimeout(f"no result within {timeout:g} s", command=cmd, callee=callee))
+        expiry = loop.call_later(timeout, _expire, pending, timeout)  # cheaper than wait_for on the hot path
         try:
-            self._publish(self.topics.cmd(req.module_id, req.impl_id, cmd), env.cmd_call(call_id, args, self.id))
+            self._publish(topics[0], env.cmd_call(call_id, args, self.id))
             result = await pending.future
         finally:
             expiry.cancel()
@@ -450,6 +465,13 @@ class Module:
             except SchemaViolation as exc:
                 raise SchemaValidationError(str(exc), command=cmd, callee=callee) from None
         return retval
+
+    def _call_topics_for(self, module_id: str, impl_id: str, cmd: str) -> tuple[str, str]:
+        """The command topic and our response topic; the latter is subscribed before the first call, and kept."""
+        response_topic = self.topics.cmd_response(module_id, impl_id, cmd, self.id)
+        self._route(response_topic, self._envelope_handler({MsgType.CMD_RESULT}, self._on_cmd_result))
+        topics = self._call_topics[module_id, impl_id, cmd] = (self.topics.cmd(module_id, impl_id, cmd), response_topic)
+        return topics
 
     def _on_cmd_result(self, topic: str, envelope: env.Envelope) -> None:
         inner = (envelope.data or {}).get("data") if isinstance(envelope.data, dict) else None
@@ -665,9 +687,10 @@ class Module:
         self._closed.set()
 
 
-def _expire(future: asyncio.Future, error: CommandError) -> None:
-    if not future.done():
-        future.set_exception(error)
+def _expire(pending: _PendingCall, timeout: float) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(CmdTimeout(f"no result within {timeout:g} s", command=pending.cmd,
+                                                callee=pending.callee))
 
 
 def _impl_mapping(mapping: Any, impl_id: str) -> dict | None:

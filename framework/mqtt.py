@@ -1,12 +1,16 @@
-"""paho-mqtt 2.x under asyncio: paho's network thread does the I/O, the asyncio loop gets the messages.
+"""paho-mqtt 2.x driven by the asyncio loop itself: no network thread, no thread hop per message.
 
-paho reconnects by itself (loop_start keeps retrying with back-off); after every (re)connect the clean session has
-no subscriptions, so they are all sent again from the network thread.
+The loop watches paho's socket (`loop_read` when readable, `loop_write` when paho queued packets, `loop_misc`
+every second for keep-alive), so messages reach the module on the loop the moment they are read, and a reply
+published from a handler is written right after that read. Only opening the TCP / unix socket runs in a worker
+thread, so a slow or unreachable broker never blocks the loop. After a lost link this class reconnects with
+back-off; the clean session has no subscriptions then, so they are all sent again on CONNACK.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -20,6 +24,9 @@ log = logging.getLogger(__name__)
 
 MessageSink = Callable[[str, bytes, bool], None]
 LinkSink = Callable[[bool], None]
+
+MISC_INTERVAL = 1.0  # how often paho's keep-alive bookkeeping runs
+CLOSE_GRACE = 1.0  # how long close() lets the DISCONNECT packet drain
 
 
 @dataclass(frozen=True)
@@ -43,11 +50,20 @@ class MqttClient:
         self._on_message = on_message
         self._on_link = on_link
         self._keepalive = keepalive
+        self._reconnect_min, self._reconnect_max = reconnect_min, reconnect_max
+        self._delay = reconnect_min
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         self._subscriptions: dict[str, int] = {}
-        self._lock = threading.Lock()
         self._suback: dict[int, asyncio.Future[None]] = {}
         self._first_connect: asyncio.Future[None] | None = None
+        self._reconnecting: asyncio.Task[None] | None = None
+        self._attempt: asyncio.Future[MQTTErrorCode] | None = None
+        self._misc_timer: asyncio.TimerHandle | None = None
+        self._socket_closed: asyncio.Event | None = None
+        self._writer: socket.socket | None = None
+        self._in_paho = False  # inside loop_read/loop_write/loop_misc: writing now could re-enter paho
+        self._dirty = False  # paho queued packets that are not written yet
         self.connected = False
         self._closing = False
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id="", clean_session=True,
@@ -55,20 +71,24 @@ class MqttClient:
         self._client.suppress_exceptions = True
         self._client.max_inflight_messages_set(0)
         self._client.max_queued_messages_set(0)
-        self._client.reconnect_delay_set(reconnect_min, reconnect_max)  # type: ignore[arg-type]
         self._client.on_socket_open = self._socket_open
+        self._client.on_socket_close = self._socket_close
+        self._client.on_socket_register_write = self._register_write
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
         self._client.on_message = self._message
         self._client.on_subscribe = self._subscribed
 
     async def connect(self, timeout: float = 10.0) -> None:
-        """Connect (paho keeps retrying until `timeout`) and start the network thread."""
+        """Connect, retrying with back-off until `timeout`; afterwards the link is kept up until close()."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._first_connect = self._loop.create_future()
-        host = self.address.socket_path or self.address.host
-        self._client.connect_async(host, self.address.port, keepalive=self._keepalive)
-        self._client.loop_start()
+        self._socket_closed = asyncio.Event()
+        self._client.connect_async(self.address.socket_path or self.address.host, self.address.port,
+                                   keepalive=self._keepalive)
+        self._reconnecting = self._loop.create_task(self._reconnect(0.0))
+        self._misc_timer = self._loop.call_later(MISC_INTERVAL, self._misc)
         try:
             await asyncio.wait_for(asyncio.shield(self._first_connect), timeout)
         except TimeoutError:
@@ -76,73 +96,179 @@ class MqttClient:
             raise ConnectionError(f"no MQTT broker answered at {self.address} within {timeout:.0f} s") from None
 
     async def close(self) -> None:
+        """Send DISCONNECT and stop reconnecting; the link listener hears `False` once more."""
         self._closing = True
+        if self._misc_timer is not None:
+            self._misc_timer.cancel()
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        if self._attempt is not None:  # a socket being opened in the worker thread: let it finish, then close it
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._attempt)
+        if self._client.socket() is None:
+            return
+        assert self._socket_closed is not None
+        self._socket_closed.clear()
         self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
+        self._write()
+        if self._client.socket() is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._socket_closed.wait(), CLOSE_GRACE)
+        sock = self._client.socket()
+        if sock is not None:  # the broker did not take the DISCONNECT in time: drop the socket ourselves
+            self._forget(sock)
+            sock.close()
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 2, retain: bool = False) -> None:
-        """Queue a message; like EVerest, do not wait for the broker's acknowledgement."""
+        """Send a message now (or once reconnected); like EVerest, do not wait for the broker's acknowledgement."""
         self._client.publish(topic, payload, qos=qos, retain=retain)
+        if self._dirty and not self._in_paho:
+            self._write()
 
     def subscribe(self, topic: str, qos: int = 2) -> asyncio.Future[None]:
         """Subscribe now and after every reconnect; the future resolves on SUBACK (or at once if offline)."""
         assert self._loop is not None, "connect() first"
         done = self._loop.create_future()
-        with self._lock:
-            self._subscriptions[topic] = qos
-            result, mid = self._client.subscribe(topic, qos)
-            if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
-                self._suback[mid] = done
-            else:
-                done.set_result(None)
+        self._subscriptions[topic] = qos
+        result, mid = self._client.subscribe(topic, qos)
+        if result == MQTTErrorCode.MQTT_ERR_SUCCESS and mid is not None:
+            self._suback[mid] = done
+        else:
+            done.set_result(None)
+        if self._dirty and not self._in_paho:
+            self._write()
         return done
 
     def unsubscribe(self, topic: str) -> None:
-        with self._lock:
-            if self._subscriptions.pop(topic, None) is not None:
-                self._client.unsubscribe(topic)
+        if self._subscriptions.pop(topic, None) is not None:
+            self._client.unsubscribe(topic)
+            if self._dirty and not self._in_paho:
+                self._write()
 
-    # paho network thread below: hand everything over to the asyncio loop
-    def _to_loop(self, fn: Callable, *args: object) -> None:
+    # ---------------------------------------------------------------- socket I/O on the loop
+    def _read(self) -> None:
+        self._in_paho = True
+        try:
+            self._client.loop_read()
+        finally:
+            self._in_paho = False
+        if self._dirty:
+            self._write()
+
+    def _write(self) -> None:
+        """Write what paho queued; what the socket cannot take now is written when it becomes writable."""
+        if self._attempt is not None:
+            return  # the worker thread owns the new socket until CONNECT is queued; _reconnect writes then
+        self._dirty = False
+        if self._client.socket() is not None:
+            self._in_paho = True
+            try:
+                self._client.loop_write()
+            finally:
+                self._in_paho = False
+        self._dirty = False
+        sock = self._client.socket()
+        if sock is not None and self._client.want_write():
+            if self._writer is None:
+                assert self._loop is not None
+                self._loop.add_writer(sock, self._write)
+                self._writer = sock
+        elif self._writer is not None:
+            self._loop.remove_writer(self._writer)  # type: ignore[union-attr]
+            self._writer = None
+
+    def _misc(self) -> None:
+        """paho's keep-alive: PINGREQ when idle, and a dead link detected when PINGRESP does not come."""
+        if self._client.socket() is not None:
+            self._in_paho = True
+            try:
+                self._client.loop_misc()
+            finally:
+                self._in_paho = False
+            if self._dirty:
+                self._write()
+        if not self._closing:
+            self._misc_timer = self._loop.call_later(MISC_INTERVAL, self._misc)  # type: ignore[union-attr]
+
+    def _watch(self, sock: socket.socket) -> None:
+        if sock is self._client.socket() and self._loop is not None:
+            self._loop.add_reader(sock, self._read)
+
+    def _forget(self, sock: socket.socket) -> None:
         if self._loop is None:
             return
-        try:
-            self._loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:
-            pass  # the loop is closed: the module is shutting down
+        self._loop.remove_reader(sock)
+        if self._writer is sock:
+            self._loop.remove_writer(sock)
+            self._writer = None
+        if self._socket_closed is not None:
+            self._socket_closed.set()
 
-    @staticmethod
-    def _socket_open(client: paho.Client, userdata: object, sock: socket.socket) -> None:
+    async def _reconnect(self, delay: float) -> None:
+        """Open a new socket after `delay`, doubling the wait after each failure; CONNACK resets it."""
+        assert self._loop is not None
+        while not self._closing:
+            if delay:
+                await asyncio.sleep(delay)
+            self._attempt = self._loop.run_in_executor(None, self._client.reconnect)
+            try:
+                await self._attempt
+            except OSError as exc:
+                log.debug("MQTT broker %s not reachable: %s", self.address, exc)
+            else:
+                sock = self._client.socket()
+                if sock is not None:
+                    self._watch(sock)
+                    self._attempt = None
+                    self._write()  # CONNECT; CONNACK or a new disconnect decides what comes next
+                return
+            finally:
+                self._attempt = None
+            delay = self._delay
+            self._delay = min(self._delay * 2, self._reconnect_max)
+
+    # ---------------------------------------------------------------- paho callbacks: on the loop, except the
+    # socket ones during reconnect(), which run in the worker thread and leave the loop side to _reconnect
+    def _socket_open(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if threading.get_ident() == self._loop_thread:  # paho's own reconnect (protocol fallback on CONNACK)
+            self._watch(sock)
+
+    def _socket_close(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
+        if threading.get_ident() == self._loop_thread:
+            self._forget(sock)
+
+    def _register_write(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
+        self._dirty = True  # written as soon as the current paho call returned
 
     def _connected(self, client: paho.Client, userdata: object, flags: object, reason: object,
                    properties: object) -> None:
         if getattr(reason, "is_failure", False):
             log.warning("MQTT broker %s refused the connection: %s", self.address, reason)
             return
-        with self._lock:
-            for topic, qos in self._subscriptions.items():
-                client.subscribe(topic, qos)
-        self._to_loop(self._link_changed, True)
+        self._delay = self._reconnect_min
+        for topic, qos in self._subscriptions.items():
+            client.subscribe(topic, qos)
+        self._loop.call_soon(self._link_changed, True)  # type: ignore[union-attr]
 
     def _disconnected(self, client: paho.Client, userdata: object, flags: object, reason: object,
                       properties: object) -> None:
-        self._to_loop(self._link_changed, False)
+        assert self._loop is not None
+        self._loop.call_soon(self._link_changed, False)
+        if not self._closing and (self._reconnecting is None or self._reconnecting.done()):
+            self._reconnecting = self._loop.create_task(self._reconnect(self._delay))
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self._to_loop(self._on_message, message.topic, message.payload, bool(message.retain))
+        self._on_message(message.topic, message.payload, bool(message.retain))
 
     def _subscribed(self, client: paho.Client, userdata: object, mid: int, reasons: object,
                     properties: object) -> None:
-        self._to_loop(self._resolve_suback, mid)
-
-    # asyncio loop side
-    def _resolve_suback(self, mid: int) -> None:
         done = self._suback.pop(mid, None)
         if done is not None and not done.done():
             done.set_result(None)
 
+    # ---------------------------------------------------------------- link state
     def _link_changed(self, connected: bool) -> None:
         if connected == self.connected:
             return
