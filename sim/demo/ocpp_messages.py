@@ -43,7 +43,7 @@ def from_log_line(line: str) -> OcppMessage | None:
     if not isinstance(entry, dict):
         return None
     if entry.get("direction") == "event":
-        return OcppMessage(None, "LINK", payload=entry.get("frame"))
+        return OcppMessage(None, "event", payload=entry.get("frame"))
     try:
         frame = json.loads(entry.get("frame") or "")
     except ValueError:
