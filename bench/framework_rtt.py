@@ -1,7 +1,9 @@
 """Command round trip between two framework modules vs. a raw paho request/echo, both at QoS 2, one mosquitto.
 
 Run: .venv/bin/python bench/framework_rtt.py [--calls N]. Each peer (framework callee, raw echo) is its own
-process; the caller side runs here. The goal is a framework p50 within 1.3x of raw paho.
+process; the caller side runs here. Both run side by side and take turns in blocks of calls, so that a machine
+shared with other work loads both alike (one after the other, a load swing between them skews the ratio either
+way). The goal is a framework p50 within 1.3x of raw paho.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paho.mqtt.client as paho
@@ -41,10 +46,17 @@ MANIFESTS = {
 MODULES = {"callee": "BenchCallee", "caller": "BenchCaller"}
 
 
-def summary(samples: list[float], elapsed: float) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": statistics.median(ordered) * 1e3, "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1e3,
-            "calls_per_s": len(samples) / elapsed}
+@dataclass
+class Samples:
+    """Round-trip times of one side, and the time its measured blocks took together."""
+
+    times: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    def summary(self) -> dict[str, float]:
+        ordered = sorted(self.times)
+        return {"p50_ms": statistics.median(ordered) * 1e3, "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1e3,
+                "calls_per_s": len(ordered) / self.elapsed}
 
 
 # ------------------------------------------------------------------ raw paho
@@ -64,7 +76,9 @@ def raw_echo(host: str, port: int) -> None:
     client.loop_forever()
 
 
-def run_raw(broker: PrivateBroker, calls: int, warmup: int) -> dict[str, float]:
+@contextmanager
+def raw_side(broker: PrivateBroker) -> Iterator[Callable[[int, Samples | None], None]]:
+    """Yields `run(calls, samples)`: that many request/echo round trips, timed into `samples` unless None."""
     got = threading.Event()
     client = raw_client()
     client.on_message = lambda c, u, m: got.set()
@@ -72,22 +86,24 @@ def run_raw(broker: PrivateBroker, calls: int, warmup: int) -> dict[str, float]:
     client.subscribe(RAW_RESPONSE, 2)
     client.loop_start()
     peer = spawn(["--raw-echo", broker.host, str(broker.port)], {})
-    try:
-        if not got.wait(15):
-            raise RuntimeError("raw echo peer did not start")
-        samples = []
+
+    def run(calls: int, samples: Samples | None) -> None:
         started = time.perf_counter()
-        for n in range(warmup + calls):
+        for n in range(calls):
             got.clear()
             sent = time.perf_counter()
             client.publish(RAW_REQUEST, f"request {n}", qos=2)
             if not got.wait(10):
                 raise RuntimeError("raw echo timed out")
-            if n == warmup:
-                started = sent
-            if n >= warmup:
-                samples.append(time.perf_counter() - sent)
-        return summary(samples, time.perf_counter() - started)
+            if samples is not None:
+                samples.times.append(time.perf_counter() - sent)
+        if samples is not None:
+            samples.elapsed += time.perf_counter() - started
+
+    try:
+        if not got.wait(15):
+            raise RuntimeError("raw echo peer did not start")
+        yield run
     finally:
         peer.kill()
         peer.wait()
@@ -144,7 +160,9 @@ async def framework_callee() -> None:
     await mod.run_forever()
 
 
-async def run_framework(broker: PrivateBroker, calls: int, warmup: int) -> dict[str, float]:
+@asynccontextmanager
+async def framework_side(broker: PrivateBroker) -> AsyncIterator[Callable[[int, Samples | None], Awaitable[None]]]:
+    """Yields `run(calls, samples)`: that many framework command calls, timed into `samples` unless None."""
     ready = asyncio.Event()
     manager = await serve_definitions(broker, ready)
     env_vars = {"EV_MODULE": "callee", "EV_MQTT_EVEREST_PREFIX": "everest/", "EV_MQTT_EXTERNAL_PREFIX": "",
@@ -155,21 +173,39 @@ async def run_framework(broker: PrivateBroker, calls: int, warmup: int) -> dict[
         await caller.signal_ready()
         await asyncio.wait_for(ready.wait(), 15)
         echo = caller.requirement("echo")
-        samples = []
-        started = time.perf_counter()
-        for n in range(warmup + calls):
-            sent = time.perf_counter()
-            await echo.call("echo", {"value": f"request {n}"}, timeout=10)
-            if n == warmup:
-                started = sent
-            if n >= warmup:
-                samples.append(time.perf_counter() - sent)
-        return summary(samples, time.perf_counter() - started)
+
+        async def run(calls: int, samples: Samples | None) -> None:
+            started = time.perf_counter()
+            for n in range(calls):
+                sent = time.perf_counter()
+                await echo.call("echo", {"value": f"request {n}"}, timeout=10)
+                if samples is not None:
+                    samples.times.append(time.perf_counter() - sent)
+            if samples is not None:
+                samples.elapsed += time.perf_counter() - started
+
+        yield run
     finally:
         await caller.close()
         peer.kill()
         peer.wait()
         await manager.close()
+
+
+async def measure(broker: PrivateBroker, calls: int, warmup: int, block: int) -> tuple[Samples, Samples]:
+    """Raw and framework take turns, `block` calls each, until each side has `calls` timed round trips.
+
+    While one side runs the other one's peer and caller thread sit idle (blocked in select / epoll)."""
+    raw, framework = Samples(), Samples()
+    with raw_side(broker) as run_raw:
+        async with framework_side(broker) as run_framework:
+            run_raw(warmup, None)
+            await run_framework(warmup, None)
+            while len(raw.times) < calls:
+                size = min(block, calls - len(raw.times))
+                run_raw(size, raw)
+                await run_framework(size, framework)
+    return raw, framework
 
 
 def spawn(args: list[str], extra_env: dict[str, str]) -> subprocess.Popen:
@@ -180,6 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--block", type=int, default=200, help="calls per turn of each side")
     parser.add_argument("--raw-echo", nargs=2, metavar=("HOST", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--framework-callee", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
@@ -189,11 +226,13 @@ def main() -> None:
         return asyncio.run(framework_callee())
     broker = PrivateBroker().start()
     try:
-        raw = run_raw(broker, options.calls, options.warmup)
-        framework = asyncio.run(run_framework(broker, options.calls, options.warmup))
+        raw_samples, framework_samples = asyncio.run(
+            measure(broker, options.calls, options.warmup, options.block))
     finally:
         broker.stop()
-    print(f"{'':<22}{'p50 ms':>10}{'p99 ms':>10}{'calls/s':>10}   ({options.calls} sequential calls, QoS 2)")
+    raw, framework = raw_samples.summary(), framework_samples.summary()
+    print(f"{'':<22}{'p50 ms':>10}{'p99 ms':>10}{'calls/s':>10}   ({options.calls} sequential calls each, QoS 2, "
+          f"taking turns in blocks of {options.block})")
     for name, figures in (("raw paho request/echo", raw), ("framework command", framework)):
         print(f"{name:<22}{figures['p50_ms']:>10.3f}{figures['p99_ms']:>10.3f}{figures['calls_per_s']:>10.0f}")
     print(f"ratio framework/raw: p50 {framework['p50_ms'] / raw['p50_ms']:.2f}x, "
