@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,6 +26,14 @@ def find_mosquitto() -> str:
     if not found:
         raise BrokerError("mosquitto is not installed: run 'make setup' or 'sudo apt-get install mosquitto'")
     return found
+
+
+def _terminate_with_parent() -> None:
+    """Ask Linux to send SIGTERM to this child when the process that started it dies (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:
+        pass
 
 
 def free_tcp_port() -> int:
@@ -56,7 +66,10 @@ class PrivateBroker:
         conf = Path(self._workdir) / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
         log = open(Path(self._workdir) / "mosquitto.log", "wb")  # noqa: SIM115 - owned by the process
-        self._process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        # Its own process group keeps a terminal's Ctrl-C (meant for the manager) from stopping the broker before
+        # the modules have shut down; the parent-death signal still ends it when its owner is killed outright.
+        self._process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
+                                         process_group=0, preexec_fn=_terminate_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -65,7 +78,7 @@ class PrivateBroker:
                 return self
             time.sleep(0.02)
         self.stop()
-        raise BrokerError("mosquitto did not accept connections within %.0f s" % timeout)
+        raise BrokerError(f"mosquitto did not accept connections within {timeout:.0f} s")
 
     def _accepts(self) -> bool:
         try:

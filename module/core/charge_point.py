@@ -83,6 +83,7 @@ class ChargePoint:
         self.boot_info = boot_info
         self.reset_stop_delay = reset_stop_delay
         self.on_reset = on_reset
+        self.db = db
         self.queue = MessageQueue(db, link, queue_settings(cfg, message_queue_resume_delay), OCPP16,
                                   boot_payload=lambda: self.boot_info.payload(), on_boot_accepted=self._boot_accepted)
         self.store = self.queue.transactions
@@ -185,6 +186,7 @@ class ChargePoint:
                 transaction.sampler.cancel()
         await self.queue.stop()
         await self.link.stop()
+        self.db.close()
 
     def take_over(self, previous: ChargePoint) -> None:
         """A restart of the OCPP side after stop() is no power cut: connector states, open sessions and running

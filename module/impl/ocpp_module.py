@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -361,12 +362,17 @@ async def run() -> int:
         await mod.close()
         return 1
     ocpp.wire()
+    stopping = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signal_number, stopping.set)
     await mod.signal_ready(ocpp.on_ready)
-    running, failed = asyncio.ensure_future(mod.run_forever()), asyncio.ensure_future(ocpp.failed.wait())
-    await asyncio.wait({running, failed}, return_when=asyncio.FIRST_COMPLETED)
-    if ocpp.failed.is_set():
-        running.cancel()
-        await mod.close()
-        return 1
-    failed.cancel()
-    return 0
+    waits = [asyncio.ensure_future(event.wait()) for event in (ocpp.failed, stopping)]
+    running = asyncio.ensure_future(mod.run_forever())
+    await asyncio.wait({running, *waits}, return_when=asyncio.FIRST_COMPLETED)
+    for waiting in (running, *waits):
+        waiting.cancel()
+    if stopping.is_set():
+        # An orderly stop closes the websocket and the database rather than leaving both to the kernel.
+        await ocpp.stop_ocpp()
+    await mod.close()
+    return 1 if ocpp.failed.is_set() else 0
