@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sim.csms.records import CALLRESULT
 from tests.e2e.flows import boot, charging
 
 
@@ -119,7 +120,8 @@ async def test_tc_021_cs_change_configuration_kept_over_a_power_cut(charger):
     await charger.kill()
     mark = csms.mark()
     await charger.start()
-    await csms.wait_for("BootNotification", after_index=mark, timeout=30)
+    # Asked the moment the CSMS has accepted the new boot (the charge point must already take requests).
+    await csms.wait_for("BootNotification", after_index=mark, timeout=30, direction="out", kind=CALLRESULT)
     current = await csms.get_configuration(["MeterValueSampleInterval"])
     assert current["configurationKey"][0]["value"] == "25"
 
