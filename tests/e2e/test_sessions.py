@@ -237,9 +237,10 @@ async def test_tc_071_cs_clock_aligned_meter_values(charger):
 
 async def go_offline(charger: ChargerUnderTest, probe: Probe) -> None:
     """The CSMS goes away (socket closed, new handshakes refused) until `go_online`."""
+    seen = len(probe.vars["ocpp.is_connected"])
     charger.csms.refuse_connections = True
     await charger.csms.drop()
-    await probe.wait_var("ocpp.is_connected", lambda value: value is False)
+    await probe.wait_var("ocpp.is_connected", lambda value: value is False, after=seen)
 
 
 async def refused_attempt(charger: ChargerUnderTest) -> None:
@@ -310,6 +311,25 @@ async def test_tc_037_1_cs_offline_start_transaction(charger):
     await evse.stop_transaction("Local")
     stop = await csms.wait_for("StopTransaction", after_index=back)
     assert stop["transactionId"] == tx.transaction_id
+
+
+async def test_tc_037_3_cs_offline_start_transaction_invalid_id_stopped_deauthorized(charger):
+    probe = await boot(charger, LocalAuthorizeOffline=True, AllowOfflineTxForUnknownId=True,
+                       StopTransactionOnInvalidId=True, MeterValueSampleInterval=0, ClockAlignedDataInterval=0)
+    csms, evse = charger.csms, probe.evses[1]
+    csms.set_id_tag("RFID_INVALID", "Invalid")
+    await go_offline(charger, probe)
+    assert (await asyncio.wait_for(probe.validate("RFID_INVALID"), 3))["authorization_status"] == "Accepted"
+    await evse.plug_in()
+    await evse.start_transaction("RFID_INVALID")
+    await refused_attempt(charger)
+
+    back = go_online(charger)
+    tx = await csms.wait_for_transaction(connector=1, after_index=back, timeout=15)
+    assert (await probe.wait_call("evse_1", "stop_transaction"))["request"]["reason"] == "DeAuthorized"
+    assert probe.called("evse_1", "pause_charging")
+    stop = await csms.wait_for("StopTransaction", after_index=back)
+    assert stop["transactionId"] == tx.transaction_id and stop["reason"] == "DeAuthorized"
 
 
 async def test_tc_038_cs_offline_stop_transaction(charger):
