@@ -20,7 +20,7 @@ async def test_tc_054_cs_trigger_message(charger):
             ("FirmwareStatusNotification", None, lambda p: p == {"status": "Idle"})):
         mark = csms.mark()
         assert await csms.trigger_message(requested, connector) == {"status": "Accepted"}, requested
-        assert check(await csms.wait_for(requested, after_index=mark)), requested
+        await csms.wait_for(requested, check, after_index=mark)
 
 
 async def test_tc_054_cs_triggered_heartbeat_sets_the_system_time(charger):
