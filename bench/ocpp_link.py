@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -33,6 +34,8 @@ BOOT_PAYLOAD = {"chargePointVendor": "Bench", "chargePointModel": "Loopback"}
 # --- link -------------------------------------------------------------------------------------------------
 
 HEARTBEAT_RESULT = {"currentTime": "2026-01-01T00:00:00Z"}
+HEARTBEAT_RESULT_TEXT = json.dumps(HEARTBEAT_RESULT)
+_CALL_ID = re.compile(r'\[\s*2\s*,\s*("(?:[^"\\]|\\.)*")')  # the uniqueId of a CALL frame, as a JSON string
 
 
 def _stats(name: str, samples: list[float]) -> dict[str, float]:
@@ -69,10 +72,14 @@ async def bench_raw_echo(count: int) -> dict[str, float]:
 
 
 async def bench_our_link(count: int) -> dict[str, float]:
-    """OcppLink.call("Heartbeat") with schema checks both ways; the CSMS is a bare websockets answerer."""
+    """OcppLink.call("Heartbeat") with schema checks both ways; the CSMS is a bare websockets answerer.
+
+    The answerer does no more work than the echo peer of the raw baseline: it splices the CALL's id into a fixed
+    CALLRESULT instead of parsing and re-serialising JSON, since both peers share this process's CPU with the
+    client being measured (the client's JSON and schema work all stays in the figure)."""
     async def answer(ws: Any) -> None:
         async for text in ws:
-            await ws.send(json.dumps([3, json.loads(text)[1], HEARTBEAT_RESULT]))
+            await ws.send(f"[3,{_CALL_ID.match(text).group(1)},{HEARTBEAT_RESULT_TEXT}]")
 
     async with websockets.serve(answer, "127.0.0.1", 0, subprotocols=["ocpp1.6"], ping_interval=None) as server:
         port = server.sockets[0].getsockname()[1]

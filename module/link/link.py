@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import json
 import logging
+import math
+import os
 import random
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -41,6 +43,16 @@ FailureListener = Callable[[ConnectFailure], Any]
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 _ID_IN_BROKEN_FRAME = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
+_to_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(separators=...) builds an encoder per call
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One CALL of ours waiting for its reply."""
+
+    action: str
+    future: asyncio.Future[dict[str, Any]]
+    deadline: float
 
 
 class OcppLink:
@@ -67,7 +79,12 @@ class OcppLink:
         self._up = asyncio.Event()
         self._down = asyncio.Event()
         self._down.set()
-        self._pending: dict[str, tuple[str, asyncio.Future[dict[str, Any]]]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        # unique ids: a random prefix per link, then a counter (no random bytes per CALL, and the constant
+        # prefix costs next to nothing under permessage-deflate, unlike a fresh uuid4)
+        self._id_prefix = os.urandom(8).hex() + "-"
+        self._id_counter = itertools.count(1)
         self._call_lock = asyncio.Lock()
         self._wanted = asyncio.Event()
         self._kick = asyncio.Event()
@@ -105,6 +122,9 @@ class OcppLink:
         if runner is not None:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
+        timer, self._deadline_timer = self._deadline_timer, None
+        if timer is not None:
+            timer.cancel()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -187,21 +207,46 @@ class OcppLink:
             ws = self._ws
             if ws is None:
                 raise LinkDown("not connected")
-            unique_id = str(uuid.uuid4())
-            text = json.dumps([CALL, unique_id, action, payload], separators=(",", ":"))
-            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self._pending[unique_id] = (action, future)
+            unique_id = f"{self._id_prefix}{next(self._id_counter)}"
+            text = _to_json([CALL, unique_id, action, payload])
+            loop = asyncio.get_running_loop()
+            future: asyncio.Future[dict[str, Any]] = loop.create_future()
+            pending = self._pending[unique_id] = _Pending(action, future, math.inf)
             try:
                 self._trace("out", text, action)
                 await ws.send(text)
-                async with asyncio.timeout(self._settings.call_timeout if timeout is None else timeout):
-                    return await future
-            except TimeoutError:
-                raise CallTimeout(f"{action} {unique_id}: no reply in time") from None
+                pending.deadline = loop.time() + (self._settings.call_timeout if timeout is None else timeout)
+                self._watch_deadline(pending.deadline)
+                return await future
             except ConnectionClosed:
                 raise LinkDown("connection closed while sending") from None
             finally:
                 self._pending.pop(unique_id, None)
+
+    def _watch_deadline(self, deadline: float) -> None:
+        """One timer serves every CALL: it is re-armed only when it would fire after this deadline (a timer per
+        CALL, as asyncio.timeout makes, cost about as much as the whole CALLRESULT handling)."""
+        timer = self._deadline_timer
+        if timer is not None:
+            if timer.when() <= deadline:
+                return
+            timer.cancel()
+        self._deadline_timer = asyncio.get_running_loop().call_at(deadline, self._expire_calls)
+
+    def _expire_calls(self) -> None:
+        """Fail the CALLs past their deadline with CallTimeout; re-arm for the earliest one still waiting."""
+        self._deadline_timer = None
+        now = asyncio.get_running_loop().time()
+        waiting = []
+        for unique_id, pending in self._pending.items():
+            if pending.future.done():
+                continue
+            if pending.deadline <= now:
+                pending.future.set_exception(CallTimeout(f"{pending.action} {unique_id}: no reply in time"))
+            else:
+                waiting.append(pending.deadline)
+        if waiting:
+            self._watch_deadline(min(waiting))
 
     # --- connection supervision ----------------------------------------------------------------------------
 
@@ -269,9 +314,9 @@ class OcppLink:
         finally:
             pinger.cancel()
             self._ws = None
-            for _, future in self._pending.values():
-                if not future.done():
-                    future.set_exception(LinkDown("connection lost"))
+            for pending in self._pending.values():
+                if not pending.future.done():
+                    pending.future.set_exception(LinkDown("connection lost"))
             self._set_connected(False)
             await asyncio.gather(pinger, return_exceptions=True)
 
@@ -435,16 +480,16 @@ class OcppLink:
                 logger.error("%s handler answer fails its schema: %s", action, violation.description)
                 await self._send_error(ws, unique_id, codes.internal, f"{action} answer invalid")
                 return
-        await self._send(ws, json.dumps([CALLRESULT, unique_id, result], separators=(",", ":")), action)
+        await self._send(ws, _to_json([CALLRESULT, unique_id, result]), action)
 
     def _on_reply(self, frame: list[Any], text: str) -> None:
         unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else None
-        entry = self._pending.get(unique_id) if unique_id is not None else None
-        if entry is None or entry[1].done():
+        pending = self._pending.get(unique_id) if unique_id is not None else None
+        if pending is None or pending.future.done():
             self._trace("in", text, None)
             logger.warning("late or unknown reply %s dropped", unique_id)
             return
-        action, future = entry
+        action, future = pending.action, pending.future
         self._trace("in", text, action)
         codes = self.spec.error_codes
         if frame[0] == CALLRESULT:
@@ -470,7 +515,7 @@ class OcppLink:
     async def _send_error(self, ws: ClientConnection, unique_id: str, code: str, description: str,
                           details: dict[str, Any] | None = None) -> None:
         frame = [CALLERROR, unique_id, code, mask_text(description)[:255], details or {}]
-        await self._send(ws, json.dumps(frame, separators=(",", ":")), None)
+        await self._send(ws, _to_json(frame), None)
 
     async def _send(self, ws: ClientConnection, text: str, action: str | None) -> None:
         self._trace("out", text, action)

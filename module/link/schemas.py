@@ -6,13 +6,13 @@ import copy
 import json
 import logging
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 
 from module.link.protocol import ProtocolSpec
+from module.link.schema_fastpath import Check, compile_check, is_decimal_multiple
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +39,7 @@ _KIND_BY_KEYWORD = {
 
 def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: Any) -> Any:
     """multipleOf in decimal arithmetic: 6.3 is a multiple of 0.1 (binary floats say it is not)."""
-    if not validator.is_type(instance, "number"):
-        return
-    try:
-        remainder = Decimal(repr(instance)) % Decimal(repr(divisor))
-    except InvalidOperation:
-        return
-    if remainder != 0:
+    if validator.is_type(instance, "number") and not is_decimal_multiple(instance, divisor):
         yield ValidationError(f"not a multiple of {divisor}")
 
 
@@ -70,23 +64,33 @@ def _describe(error: ValidationError) -> str:
     return f"{where}: violates {error.validator} {error.validator_value!r}"[:300]
 
 
+def jsonschema_validator(schema: dict[str, Any]) -> Any:
+    """The validator of the schema's draft, with multipleOf in decimal arithmetic."""
+    cls = validators.extend(validators.validator_for(schema), {"multipleOf": _decimal_multiple_of})
+    return cls(schema)
+
+
+class _Compiled:
+    """One schema file: the jsonschema validator (the judge, and the classifier of failures) and the compiled
+    check that answers "valid" without it."""
+
+    def __init__(self, text: str) -> None:
+        schema = json.loads(text)
+        self.validator = jsonschema_validator(schema)
+        check: Check | None = compile_check(schema)
+        self.passes: Check = check if check is not None else self.validator.is_valid
+
+
 class SchemaSet:
     """Request and response validators of every action of a version, loaded and compiled at construction."""
 
     def __init__(self, spec: ProtocolSpec) -> None:
         self.spec = spec
-        self._requests: dict[str, Any] = {}
-        self._responses: dict[str, Any] = {}
+        self._requests: dict[str, _Compiled] = {}
+        self._responses: dict[str, _Compiled] = {}
         for action in spec.action_profiles:
-            self._requests[action] = self._compile(spec.request_schema_file(action).read_text("utf-8-sig"))
-            self._responses[action] = self._compile(spec.response_schema_file(action).read_text("utf-8-sig"))
-
-    @staticmethod
-    def _compile(text: str) -> Any:
-        schema = json.loads(text)
-        base = validators.validator_for(schema)
-        cls = validators.extend(base, {"multipleOf": _decimal_multiple_of})
-        return cls(schema)
+            self._requests[action] = _Compiled(spec.request_schema_file(action).read_text("utf-8-sig"))
+            self._responses[action] = _Compiled(spec.response_schema_file(action).read_text("utf-8-sig"))
 
     def knows(self, action: str) -> bool:
         """True for every action of this version (both schema files present)."""
@@ -99,12 +103,14 @@ class SchemaSet:
         return self._check(self._responses[action], payload)
 
     @staticmethod
-    def _check(validator: Any, payload: Any) -> Violation | None:
+    def _check(compiled: _Compiled, payload: Any) -> Violation | None:
         if not isinstance(payload, dict):
             return Violation("formation", "payload is not a JSON object")
-        if validator.is_valid(payload):  # the common case, cheaper than collecting errors
+        if compiled.passes(payload):  # the common case: no jsonschema walk at all
             return None
-        errors = list(validator.iter_errors(payload))
+        errors = list(compiled.validator.iter_errors(payload))
+        if not errors:  # the compiled check leaves odd Python types (Decimal, dict subclasses) to jsonschema
+            return None
         ranked = sorted(
             errors,
             key=lambda e: _KIND_RANK.index(_KIND_BY_KEYWORD.get(str(e.validator), "formation")),
@@ -114,7 +120,7 @@ class SchemaSet:
 
     def make_valid(self, action: str, payload: dict[str, Any], *, response: bool = False) -> dict[str, Any]:
         """Repair what can be repaired without changing meaning: drop None fields, cut CiStrings to length."""
-        validator = (self._responses if response else self._requests)[action]
+        validator = (self._responses if response else self._requests)[action].validator
         fixed = _without_none(copy.deepcopy(payload))
         for _ in range(100):  # each pass fixes at least one string; bounded against odd schemas
             cuts = [

@@ -57,6 +57,35 @@ async def test_timeout_then_late_and_unknown_replies_dropped(csms: Csms, new_lin
     assert link.connected
 
 
+async def test_nearer_deadline_after_a_far_one_still_times_out_on_time(
+        csms: Csms, new_link: Callable[..., OcppLink]) -> None:
+    """One timer serves every CALL's deadline: a CALL with a nearer deadline than the armed one re-arms it."""
+    link, peer = await connected_pair(csms, new_link)
+    first = asyncio.create_task(link.call("Authorize", {"idTag": "A"}, timeout=600))
+    frame = await peer.next()
+    await peer.send([3, frame[1], {"idTagInfo": {"status": "Accepted"}}])
+    await first
+    async with asyncio.timeout(10):
+        with pytest.raises(CallTimeout):
+            await link.call("Authorize", {"idTag": "B"}, timeout=0.05)
+    assert link.connected
+
+
+async def test_unique_ids_differ_per_call_and_per_link(csms: Csms, new_link: Callable[..., OcppLink]) -> None:
+    ids = []
+    for _ in range(2):
+        link, peer = await connected_pair(csms, new_link)
+        for _ in range(2):
+            task = asyncio.create_task(link.call("Authorize", {"idTag": "A"}))
+            frame = await peer.next()
+            await peer.send([3, frame[1], {"idTagInfo": {"status": "Accepted"}}])
+            await task
+            ids.append(frame[1])
+        await link.stop()
+    assert len(set(ids)) == 4
+    assert all(isinstance(unique_id, str) and len(unique_id) <= 36 for unique_id in ids)
+
+
 async def test_one_call_in_flight(csms: Csms, new_link: Callable[..., OcppLink]) -> None:
     link, peer = await connected_pair(csms, new_link)
     first = asyncio.create_task(link.call("Authorize", {"idTag": "A"}))
