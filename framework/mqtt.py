@@ -93,7 +93,7 @@ class MqttClient:
             await asyncio.wait_for(asyncio.shield(self._first_connect), timeout)
         except TimeoutError:
             await self.close()
-            raise ConnectionError(f"no MQTT broker answered at {self.address} within {timeout:.0f} s") from None
+            raise ConnectionError(f"no MQTT broker answered at {self.address} within {timeout:g} s") from None
 
     async def close(self) -> None:
         """Send DISCONNECT and stop reconnecting; the link listener hears `False` once more."""
@@ -159,7 +159,6 @@ class MqttClient:
         """Write what paho queued; what the socket cannot take now is written when it becomes writable."""
         if self._attempt is not None:
             return  # the worker thread owns the new socket until CONNECT is queued; _reconnect writes then
-        self._dirty = False
         if self._client.socket() is not None:
             self._in_paho = True
             try:
@@ -212,7 +211,7 @@ class MqttClient:
                 await asyncio.sleep(delay)
             self._attempt = self._loop.run_in_executor(None, self._client.reconnect)
             try:
-                await self._attempt
+                await asyncio.shield(self._attempt)  # cancelling this task must leave close() a socket to wait for
             except OSError as exc:
                 log.debug("MQTT broker %s not reachable: %s", self.address, exc)
             else:

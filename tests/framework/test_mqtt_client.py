@@ -120,6 +120,28 @@ async def test_unreachable_broker_times_out_without_leaving_a_socket() -> None:
     assert mqtt._client.socket() is None
 
 
+async def test_timeout_while_a_socket_is_being_opened_raises_connection_error() -> None:
+    """close() waits for the worker thread's socket instead of being cancelled along with the reconnect task."""
+    listener = socket.create_server(("127.0.0.1", 0))  # accepts TCP, never answers CONNECT
+    opening = threading.Event()
+    mqtt = MqttClient(BrokerAddress("127.0.0.1", listener.getsockname()[1]), lambda *a: None, lambda c: None)
+    reconnect = mqtt._client.reconnect
+
+    def slow_reconnect() -> object:
+        opening.set()
+        threading.Event().wait(0.5)
+        return reconnect()
+
+    mqtt._client.reconnect = slow_reconnect  # type: ignore[method-assign]
+    try:
+        with pytest.raises(ConnectionError, match="no MQTT broker answered"):
+            await mqtt.connect(0.2)
+        assert opening.is_set()
+        assert mqtt._client.socket() is None
+    finally:
+        listener.close()
+
+
 def test_call_ids_are_unique_uuid_shaped_strings() -> None:
     make = _CallIds()
     ids = [make() for _ in range(10_000)] + [_CallIds()() for _ in range(100)]  # one per module too
