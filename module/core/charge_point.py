@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from module.config.charge_point_config import ChargePointConfig
@@ -25,6 +24,7 @@ from module.core.ports import ChargerPort, EventPort
 from module.core.session_events import IGNORED, SIMPLE, session_finished_event, session_started_event
 from module.core.status_notifier import StatusNotifier
 from module.core.stores import AuthCacheTable, AvailabilityTable, LocalAuthListTable
+from module.core.timestamps import utc_now
 from module.core.transactions import MeterSettings, TransactionManager
 from module.link.errors import CallErrorReceived, CallTimeout, LinkDown
 from module.link.link import OcppLink
@@ -456,6 +456,3 @@ class ChargePoint:
                                             (self.connector_ids if cid == 0 else [cid])):
                 await self._apply_availability(cid, scheduled[cid])
 
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

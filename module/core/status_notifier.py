@@ -9,18 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from module.core.connector_status import ConnectorStateMachine, ErrorInfo, Event, Status, StatusReport
+from module.core.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
 SendStatus = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def status_payload(connector_id: int, report: StatusReport, timestamp: str) -> dict[str, Any]:
@@ -87,10 +83,11 @@ class StatusNotifier:
         if not self._enabled():
             return
         loop = asyncio.get_running_loop()
+        timestamp = utc_now("milliseconds")
         if delay > 0:
-            self._pending[connector_id] = loop.create_task(self._send_after(connector_id, delay, utc_now()))
+            self._pending[connector_id] = loop.create_task(self._send_after(connector_id, delay, timestamp))
             return
-        task = loop.create_task(self._send_report(connector_id, self.machines[connector_id].report(), utc_now()))
+        task = loop.create_task(self._send_report(connector_id, self.machines[connector_id].report(), timestamp))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 

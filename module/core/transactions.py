@@ -12,12 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import ChargerPort, EventPort
 from module.core.stop_reasons import ocpp_stop_reason
+from module.core.timestamps import utc_now
 from module.queue.transactions import Transaction as StoredTransaction
 from module.queue.transactions import TransactionStore
 
@@ -29,10 +29,6 @@ ID_TAG_MAX = 20
 class TransactionQueue(Protocol):
     async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str | None = None
                                     ) -> Any: ...
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass

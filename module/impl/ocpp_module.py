@@ -11,7 +11,6 @@ import asyncio
 import logging
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from module.config.errors import ConfigError
 from module.config.loader import ensure_folders, load_config
 from module.core.charge_point import BootInfo, ChargePoint
 from module.core.error_mapping import RaisedError
+from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.charger import FrameworkCharger
 from module.impl.events import FrameworkEvents
@@ -82,7 +82,7 @@ class OcppModule:
             if generic:
                 await self.mod.publish(ocpp_generic.IMPL, "event_data", {
                     "component_variable": {"component": {"name": ""}, "variable": {"name": key}},
-                    "event_id": len(self._monitored), "timestamp": _now(), "trigger": "Delta",
+                    "event_id": len(self._monitored), "timestamp": utc_now("milliseconds"), "trigger": "Delta",
                     "actual_value": key_value["value"], "event_notification_type": "CustomMonitor"})
             else:
                 await self.mod.publish(main.IMPL, "configuration_key", {
@@ -318,7 +318,7 @@ class OcppModule:
         charge_point = self.charge_point
         if charge_point is None or not critical or self.config.get("DisableSecurityEventNotifications"):
             return
-        payload: dict[str, Any] = {"type": event_type, "timestamp": _now()}
+        payload: dict[str, Any] = {"type": event_type, "timestamp": utc_now("milliseconds")}
         if info:
             payload["techInfo"] = info
         await charge_point.queue.enqueue_transactional("SecurityEventNotification", payload)
@@ -347,10 +347,6 @@ def _value(limit: Any) -> float | None:
     if isinstance(limit, dict):
         limit = limit.get("value")
     return float(limit) if isinstance(limit, int | float) else None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 async def run() -> int:
