@@ -26,9 +26,6 @@ class MsgType(StrEnum):
     GLOBAL_READY = "GlobalReady"
 
 
-CMD_ERROR_TYPES = (
-    "MessageParsingError", "SchemaValidationError", "HandlerException", "CmdTimeout", "Shutdown", "NotReady",
-)
 ERROR_TYPE_KEY = "__everest__error_type"
 ERROR_MSG_KEY = "__everest__error_msg"
 ACTIVE = "Active"
@@ -90,10 +87,6 @@ def cmd_error(call_id: str, origin: str, error_type: str, message: str, retval: 
     if retval is not _NO_RETVAL:
         inner["retval"] = retval
     return envelope(MsgType.CMD_RESULT, {"type": "result", "data": inner})
-
-
-def new_call_id() -> str:
-    return str(uuid_module.uuid4())
 
 
 # vars
@@ -161,7 +154,7 @@ class ErrorEvent:
     mapping: dict | None = None
     vendor_id: str = "everest"
     timestamp: str = field(default_factory=timestamp_now)
-    uuid: str = field(default_factory=new_call_id)
+    uuid: str = field(default_factory=lambda: str(uuid_module.uuid4()))
 
     @property
     def active(self) -> bool:

@@ -600,9 +600,6 @@ class Module:
         self._publish(self.topics.error(self.id, impl_id, error_type), env.clear_error(event))
         return event
 
-    def active_errors(self, impl_id: str) -> list[ErrorEvent]:
-        return [e for (impl, _, _), e in self._active_errors.items() if impl == impl_id]
-
     # ---------------------------------------------------------------- external MQTT
     def _require_external(self, what: str) -> None:
         if not self.manifest.get("enable_external_mqtt"):

@@ -100,14 +100,7 @@ class Topics:
     def metadata(self, module_id: str) -> str:
         return f"{self.module(module_id)}/metadata"
 
-    def heartbeat(self, module_id: str) -> str:
-        return f"{self.module(module_id)}/heartbeat"
-
 
 def external(external_prefix: str, topic: str) -> str:
     """External topics get the external prefix prepended verbatim (default empty)."""
     return f"{external_prefix or ''}{topic}"
-
-
-def telemetry(telemetry_prefix: str, category: str, telemetry_id: str | int, subcategory: str) -> str:
-    return f"{telemetry_prefix}{category}/{telemetry_id}/{subcategory}"
