@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from framework.module import Module
+from module.core.authorization import validation_result
 from module.impl.evse_connections import EvseConnections
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ class FrameworkEvents:
         self._publish("ocpp_generic", "ocpp_transaction_event_response", {"original_transaction_event": original})
 
     def validate_result_update(self, connector_id: int, id_tag_info: dict[str, Any]) -> None:
-        from module.core.authorization import validation_result
-
         self._publish("auth_validator", "validate_result_update",
                       {"validation_result": validation_result(id_tag_info), "connector_id": connector_id})
 

@@ -21,6 +21,7 @@ from module.config.errors import ConfigError
 from module.config.loader import ensure_folders, load_config
 from module.core.charge_point import BootInfo, ChargePoint
 from module.core.error_mapping import RaisedError
+from module.core.meter_values import has_energy
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.charger import FrameworkCharger
@@ -277,14 +278,12 @@ class OcppModule:
                 return
             await charge_point.on_session_event(self.evses.ocpp_connector(evse, value.get("connector_id")), value)
         elif var == "powermeter":
-            from module.core.meter_values import has_energy
-
             if not has_energy(value):
                 log.warning("powermeter reading without energy from %s dropped", evse.label)
                 return
             charge_point.on_powermeter(self.evses.ocpp_connector(evse, None), value)
         elif var == "ev_info" and isinstance(value, dict):
-            charge_point.on_ev_soc(self.evses.ocpp_connector(evse, None), value.get("soc"))
+            charge_point.on_ev_soc(self.evses.ocpp_connector(evse, None), _value(value.get("soc")))
         elif var == "enforced_limits" and isinstance(value, dict):
             root = value.get("limits_root_side") or {}
             charge_point.on_offered_limits(self.evses.ocpp_connector(evse, None),
@@ -343,7 +342,8 @@ def _configured(value: Any, default: Any) -> Any:
 
 
 def _value(limit: Any) -> float | None:
-    """EnforcedLimits hold numbers or {value, source} pairs; either gives the number."""
+    """A number from an EVSE var, or None: EnforcedLimits hold numbers or {value, source} pairs, and anything
+    else (a malformed SoC) must not reach the meter values, where it would stop the sampling."""
     if isinstance(limit, dict):
         limit = limit.get("value")
     return float(limit) if isinstance(limit, int | float) else None
