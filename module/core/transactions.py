@@ -144,7 +144,10 @@ class TransactionManager:
             if interval <= 0:
                 continue
             settings = self._meter_settings()
-            await self.send_meter_values(transaction.connector_id, settings.sampled_data, "Sample.Periodic")
+            try:
+                await self.send_meter_values(transaction.connector_id, settings.sampled_data, "Sample.Periodic")
+            except Exception:  # e.g. a full disk: this sample is lost, the next ones must still be taken
+                log.exception("periodic MeterValues on connector %s failed", transaction.connector_id)
             kept = self.meter_value(transaction.connector_id, settings.stop_sampled_data, "Sample.Periodic")
             if kept:
                 transaction.stop_data.append(kept)

@@ -262,6 +262,9 @@ class MessageQueue:
                 continue
             except (CallErrorReceived, CallTimeout, InvalidPayload) as exc:
                 await self._failed(message, exc)
+            except Exception as exc:  # a fault below must cost an attempt, not the lane (and every later message)
+                log.exception("%s (queue #%d) failed unexpectedly", message.action, message.seq)
+                await self._failed(message, exc)
             else:
                 await self._delivered(message, response)
             finally:
