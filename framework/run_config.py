@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from framework.definitions import DefinitionError, Definitions, load_yaml, schema_problems, value_problem
+from framework.topics import normalize_prefix
 
-DEFAULT_PREFIX = "everest/"
 DEFAULT_TELEMETRY_PREFIX = "everest-telemetry/"
 
 
@@ -39,7 +39,7 @@ class RunConfig:
 
     @property
     def everest_prefix(self) -> str:
-        return _with_slash(self.settings.get("mqtt_everest_prefix", DEFAULT_PREFIX))
+        return normalize_prefix(self.settings.get("mqtt_everest_prefix"))
 
     @property
     def external_prefix(self) -> str:
@@ -55,10 +55,6 @@ class RunConfig:
         return any(k in self.settings for k in ("mqtt_broker_host", "mqtt_broker_port", "mqtt_broker_socket_path"))
 
 
-def _with_slash(prefix: str) -> str:
-    return prefix if prefix.endswith("/") else prefix + "/"
-
-
 def load_run_config(path: Path) -> RunConfig:
     """Parse and schema-check a run config; the first problem raises a one-line DefinitionError."""
     data = load_yaml(path)
@@ -66,7 +62,7 @@ def load_run_config(path: Path) -> RunConfig:
         raise DefinitionError(path, where, problem)
     settings = {"validate_schema": False, "telemetry_enabled": False, "forward_exceptions": False,
                 **(data.get("settings") or {})}
-    if _with_slash(settings.get("mqtt_everest_prefix", DEFAULT_PREFIX)) == settings.get("mqtt_external_prefix"):
+    if normalize_prefix(settings.get("mqtt_everest_prefix")) == settings.get("mqtt_external_prefix"):
         raise DefinitionError(path, "settings.mqtt_external_prefix", "must differ from mqtt_everest_prefix")
     modules = {}
     for module_id, entry in data["active_modules"].items():
