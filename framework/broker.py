@@ -65,15 +65,17 @@ class PrivateBroker:
             lines += [f"listener 0 {self.socket_path}"]
         conf = Path(self._workdir) / "mosquitto.conf"
         conf.write_text("\n".join(lines) + "\n")
-        log = open(Path(self._workdir) / "mosquitto.log", "wb")  # noqa: SIM115 - owned by the process
         # Its own process group keeps a terminal's Ctrl-C (meant for the manager) from stopping the broker before
         # the modules have shut down; the parent-death signal still ends it when its owner is killed outright.
-        self._process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
-                                         process_group=0, preexec_fn=_terminate_with_parent)
+        with open(Path(self._workdir) / "mosquitto.log", "wb") as log:  # the child keeps its own descriptor
+            self._process = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
+                                             process_group=0, preexec_fn=_terminate_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise BrokerError(f"mosquitto exited at start: {self.log_text().strip()[-400:]}")
+                output = self.log_text().strip()[-400:]
+                self.stop()  # removes the work folder
+                raise BrokerError(f"mosquitto exited at start: {output}")
             if self._accepts():
                 return self
             time.sleep(0.02)
