@@ -229,6 +229,9 @@ class Manager:
             return
         origin = str(data["origin"])
         request = data.get("request") or {}
+        if not isinstance(request, dict) or not isinstance(request.get("identifier") or {}, dict):
+            log.warning("dropped a config request from %s: request and its identifier must be objects", origin)
+            return
         kind = data.get("type", "Get")
         respond = self.topics.config_response(origin)
         if origin not in self.config.modules:
@@ -252,6 +255,8 @@ class Manager:
         module = self.config.modules[origin]
         manifest = self.system.manifests[module.module]
         impl = identifier.get("module_implementation_id")
+        if not isinstance(impl, str | None):
+            return envelopes.get_config_response({}, "Error", f"no implementation {impl!r}")
         parameters = module_config(self.config, origin, manifest)["module_config"]["configuration_parameters"]
         name = identifier.get("configuration_parameter_name")
         for parameter in parameters.get(impl or "!module", []):

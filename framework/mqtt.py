@@ -259,7 +259,10 @@ class MqttClient:
             self._reconnecting = self._loop.create_task(self._reconnect(self._delay))
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self._on_message(message.topic, message.payload, bool(message.retain))
+        try:
+            self._on_message(message.topic, message.payload, bool(message.retain))
+        except Exception:  # paho would swallow it without a word
+            log.exception("handling a message on %s failed", message.topic)
 
     def _subscribed(self, client: paho.Client, userdata: object, mid: int, reasons: object,
                     properties: object) -> None:

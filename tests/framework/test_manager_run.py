@@ -245,6 +245,8 @@ def test_config_service_answers_value_set_and_ignores_garbage(capture: Capture, 
     manager.until_line("waiting for standalone module probe")
     capture.client.publish("everest/config/request", b"{not json", qos=2)
     capture.publish("everest/config/request", "Bogus", {"origin": "probe"})
+    capture.publish("everest/config/request", "GetConfig", {"type": "Get", "origin": "probe", "request": "Value"})
+    manager.until_line("dropped a config request from probe")
     capture.publish("everest/config/request", "GetConfig", {
         "type": "Get", "origin": "probe", "request": {"type": "Value", "identifier": {
             "module_id": "probe", "module_implementation_id": "main", "configuration_parameter_name": "level"}}})
