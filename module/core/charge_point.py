@@ -344,8 +344,9 @@ class ChargePoint:
             meter = last.powermeter if last else None
         reason = finished.get("reason")
         id_tag = ((finished.get("id_tag") or {}).get("id_token") or {}).get("value")
-        meter_stop = energy_wh(meter) if has_energy(meter) else 0
+        meter_stop = None
         if has_energy(meter):
+            meter_stop = energy_wh(meter)
             self.transactions.on_measurement(connector_id, self._measurement(connector_id, meter))
         await self.transactions.stop(connector_id, event["uuid"], reason, meter_stop,
                                      event.get("timestamp") or utc_now(), id_tag)

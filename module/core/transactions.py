@@ -173,13 +173,17 @@ class TransactionManager:
         await self._queue.enqueue_transactional("MeterValues", payload)
         return True
 
-    async def stop(self, connector_id: int, session_id: str, reason: str | None, meter_stop: int, timestamp: str,
-                   id_tag: str | None = None) -> None:
+    async def stop(self, connector_id: int, session_id: str, reason: str | None, meter_stop: int | None,
+                   timestamp: str, id_tag: str | None = None) -> None:
+        """StopTransaction; without any reading `meter_stop` is None and the start value stands in (no energy
+        charged rather than a negative amount)."""
         transaction = self._by_session.get(session_id) or self.active.get(connector_id)
         if transaction is None:
             log.warning("TransactionFinished for unknown session %s on connector %s ignored", session_id,
                         connector_id)
             return
+        if meter_stop is None:
+            meter_stop = transaction.meter_start
         if transaction.sampler:
             transaction.sampler.cancel()
         end = self.meter_value(connector_id, self._meter_settings().stop_sampled_data, "Transaction.End")
