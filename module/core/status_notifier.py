@@ -112,8 +112,3 @@ class StatusNotifier:
         """TriggerMessage(StatusNotification): one connector, or all when no connector is given."""
         for cid in sorted(self.machines) if connector_id is None else [connector_id]:
             self._schedule(cid, delay=0)
-
-    async def idle(self) -> None:
-        """Wait until no StatusNotification is pending (tests and orderly shutdown)."""
-        while self._pending or self._sending:
-            await asyncio.gather(*self._pending.values(), *self._sending, return_exceptions=True)

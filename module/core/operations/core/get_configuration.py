@@ -14,7 +14,7 @@ async def handle(cp: Any, payload: dict[str, Any]) -> dict[str, Any]:
     try:
         known, unknown = cp.cfg.get_configuration(payload.get("key"))
     except TooManyKeysError as error:
-        raise OcppError("PropertyConstraintViolation", str(error)) from error
+        raise OcppError(error.ocpp_error_code, str(error)) from error
     response: dict[str, Any] = {"configurationKey": known}
     if unknown:
         response["unknownKey"] = unknown
