@@ -168,25 +168,27 @@ async def framework_side(broker: PrivateBroker) -> AsyncIterator[Callable[[int, 
     env_vars = {"EV_MODULE": "callee", "EV_MQTT_EVEREST_PREFIX": "everest/", "EV_MQTT_EXTERNAL_PREFIX": "",
                 "EV_MQTT_BROKER_HOST": broker.host, "EV_MQTT_BROKER_PORT": str(broker.port)}
     peer = spawn(["--framework-callee"], env_vars)
-    caller = await Module.connect("caller", host=broker.host, port=broker.port, everest_prefix="everest/")
-    try:
-        await caller.signal_ready()
-        await asyncio.wait_for(ready.wait(), 15)
-        echo = caller.requirement("echo")
+    try:  # a caller that cannot connect must not leave the callee process or the definitions server behind
+        caller = await Module.connect("caller", host=broker.host, port=broker.port, everest_prefix="everest/")
+        try:
+            await caller.signal_ready()
+            await asyncio.wait_for(ready.wait(), 15)
+            echo = caller.requirement("echo")
 
-        async def run(calls: int, samples: Samples | None) -> None:
-            started = time.perf_counter()
-            for n in range(calls):
-                sent = time.perf_counter()
-                await echo.call("echo", {"value": f"request {n}"}, timeout=10)
+            async def run(calls: int, samples: Samples | None) -> None:
+                started = time.perf_counter()
+                for n in range(calls):
+                    sent = time.perf_counter()
+                    await echo.call("echo", {"value": f"request {n}"}, timeout=10)
+                    if samples is not None:
+                        samples.times.append(time.perf_counter() - sent)
                 if samples is not None:
-                    samples.times.append(time.perf_counter() - sent)
-            if samples is not None:
-                samples.elapsed += time.perf_counter() - started
+                    samples.elapsed += time.perf_counter() - started
 
-        yield run
+            yield run
+        finally:
+            await caller.close()
     finally:
-        await caller.close()
         peer.kill()
         peer.wait()
         await manager.close()
