@@ -60,6 +60,15 @@ class BootInfo:
         return {key: value for key, value in fields.items() if value}
 
 
+# Keys that may change at run time, and the queue / link setting each one feeds.
+QUEUE_KEYS = {"TransactionMessageAttempts": "transaction_message_attempts",
+              "TransactionMessageRetryInterval": "transaction_message_retry_interval"}
+LINK_KEYS = {"WebSocketPingInterval": "ping_interval", "AuthorizationKey": "authorization_key",
+             "RetryBackoffWaitMinimum": "retry_backoff_wait_minimum",
+             "RetryBackoffRandomRange": "retry_backoff_random_range",
+             "RetryBackoffRepeatTimes": "retry_backoff_repeat_times"}
+
+
 def queue_settings(cfg: ChargePointConfig, resume_delay: float) -> QueueSettings:
     return QueueSettings(
         transaction_message_attempts=cfg.get("TransactionMessageAttempts"),
@@ -112,14 +121,17 @@ class ChargePoint:
         self.running = False
         self._register_operations()
         link.add_connection_listener(self._connection_changed)
-        cfg.on_change("HeartbeatInterval", lambda *_: self._heartbeat_changed.set())
-        cfg.on_change("ClockAlignedDataInterval", lambda *_: self._aligned_changed.set())
-        cfg.on_change("ConnectionTimeOut", lambda _key, value: self.charger.set_connection_timeout(value))
-        for key in ("TransactionMessageAttempts", "TransactionMessageRetryInterval"):
-            cfg.on_change(key, lambda *_: self.queue.update_settings(
-                **{name: value for name, value in vars(queue_settings(self.cfg, 0)).items()
-                   if name.startswith("transaction_message")}))
-        cfg.on_change("WebSocketPingInterval", lambda _key, value: self.link.update_settings(ping_interval=value))
+        # Hooks on the shared configuration; stop() removes them, so a restarted charge point does not leave
+        # the old link and queue listening.
+        self._unsubscribe = [
+            cfg.on_change("HeartbeatInterval", lambda *_: self._heartbeat_changed.set()),
+            cfg.on_change("ClockAlignedDataInterval", lambda *_: self._aligned_changed.set()),
+            cfg.on_change("ConnectionTimeOut", lambda _key, value: self.charger.set_connection_timeout(value)),
+            *(cfg.on_change(key, lambda _key, value, setting=setting: self.queue.update_settings(**{setting: value}))
+              for key, setting in QUEUE_KEYS.items()),
+            *(cfg.on_change(key, lambda _key, value, setting=setting: self.link.update_settings(**{setting: value}))
+              for key, setting in LINK_KEYS.items()),
+        ]
 
     # -- configuration views ----------------------------------------------------------------------------------
     def _key(self, name: str, default: Any) -> Any:
@@ -175,6 +187,9 @@ class ChargePoint:
 
     async def stop(self) -> None:
         self.running = False
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
