@@ -105,6 +105,13 @@ class TransactionManager:
     # -- session events ---------------------------------------------------------------------------------------
     async def start(self, connector_id: int, session_id: str, id_tag: str, meter_start: int, timestamp: str,
                     reservation_id: int | None = None) -> Transaction:
+        """StartTransaction for a new session; a repeated TransactionStarted (same session, or a connector that
+        already runs one) is ignored, as a second StartTransaction would bill the session twice."""
+        running = self._by_session.get(session_id) or self.active.get(connector_id)
+        if running is not None:
+            log.warning("TransactionStarted of session %s on connector %s ignored: session %s already started",
+                        session_id, connector_id, running.session_id)
+            return running
         if len(id_tag) > ID_TAG_MAX:
             log.warning("idTag longer than %s characters cut for StartTransaction", ID_TAG_MAX)
             id_tag = id_tag[:ID_TAG_MAX]

@@ -82,3 +82,18 @@ async def test_stop_confirmation_answers_the_ended_event_with_its_connector(mana
     await manager.stop(2, "s2", "Local", 1200, "2026-01-01T00:10:00Z")
     await manager.on_stop_result("s2", {"transactionId": 7, "meterStop": 1200}, {})
     assert manager._events.responses == [("Ended", 2, "s2", 7, None)]
+
+
+async def test_repeated_transaction_started_queues_one_start_transaction(manager):
+    manager.on_measurement(1, reading(1000))
+    first = await manager.start(1, "s1", "TAG", 1000, "2026-01-01T00:00:00Z")
+    assert await manager.start(1, "s1", "TAG", 1000, "2026-01-01T00:00:01Z") is first
+    assert await manager.start(1, "s9", "TAG", 1000, "2026-01-01T00:00:02Z") is first
+    assert [action for action, _payload, _session in manager._queue.enqueued] == ["StartTransaction"]
+
+
+async def test_stop_without_any_reading_reports_the_start_value(manager):
+    await manager.start(1, "s3", "TAG", 1000, "2026-01-01T00:00:00Z")
+    await manager.stop(1, "s3", "Local", None, "2026-01-01T00:10:00Z")
+    action, payload, _session = manager._queue.enqueued[-1]
+    assert (action, payload["meterStop"]) == ("StopTransaction", 1000)
