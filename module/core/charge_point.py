@@ -26,7 +26,7 @@ from module.core.status_notifier import StatusNotifier
 from module.core.stores import AuthCacheTable, AvailabilityTable, LocalAuthListTable
 from module.core.timestamps import utc_now
 from module.core.transactions import MeterSettings, TransactionManager
-from module.link.errors import CallErrorReceived, CallTimeout, LinkDown
+from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
 from module.link.link import OcppLink
 from module.link.protocol import OCPP16
 from module.queue.database import Database
@@ -35,7 +35,7 @@ from module.queue.transactions import TransactionState
 
 log = logging.getLogger(__name__)
 
-NOT_DELIVERED = (Offline, LinkDown, CallTimeout, CallErrorReceived)
+NOT_DELIVERED = (Offline, LinkDown, CallTimeout, CallErrorReceived, InvalidPayload)
 
 
 @dataclass
@@ -74,7 +74,7 @@ def queue_settings(cfg: ChargePointConfig, resume_delay: float) -> QueueSettings
         transaction_message_attempts=cfg.get("TransactionMessageAttempts"),
         transaction_message_retry_interval=cfg.get("TransactionMessageRetryInterval"),
         queue_all_messages=bool(cfg.get("QueueAllMessages")),
-        message_queue_size_threshold=cfg.get("MessageQueueSizeThreshold") or 200_000,
+        message_queue_size_threshold=cfg.get("MessageQueueSizeThreshold"),
         message_queue_resume_delay=resume_delay,
     )
 

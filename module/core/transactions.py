@@ -73,6 +73,7 @@ class TransactionManager:
         self._by_session: dict[str, Transaction] = {}
         self._journal_written: dict[str, float] = {}
         self.stopped: dict[str, asyncio.Event] = {}
+        self._background: set[asyncio.Task] = set()
 
     # -- meter readings -------------------------------------------------------------------------------------
     def on_measurement(self, connector_id: int, measurement: Measurement) -> None:
@@ -231,9 +232,22 @@ class TransactionManager:
         if info.get("status") != "Accepted" and still_running:
             log.info("CSMS did not accept the idTag of transaction %s (%s)", transaction_id, info.get("status"))
             self._events.validate_result_update(connector_id, info)
+            # Run apart from the queue's result callback so that slow EVSE commands never hold up the lane.
+            task = asyncio.ensure_future(self._deauthorize(connector_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _deauthorize(self, connector_id: int) -> None:
+        """Pause at once; stop with DeAuthorized when StopTransactionOnInvalidId says so, even if pausing failed."""
+        try:
             await self._charger.pause_charging(connector_id)
-            if self._stop_on_invalid_id():
+        except Exception as error:
+            log.warning("pause after a refused idTag on connector %s failed: %s", connector_id, error)
+        if self._stop_on_invalid_id():
+            try:
                 await self._charger.stop_transaction(connector_id, "DeAuthorized")
+            except Exception as error:
+                log.warning("DeAuthorized stop on connector %s failed: %s", connector_id, error)
 
     async def on_stop_result(self, session_id: str, request: dict[str, Any], response: dict[str, Any] | None
                              ) -> None:

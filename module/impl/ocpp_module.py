@@ -315,7 +315,8 @@ class OcppModule:
         critical = event_type in CRITICAL_SECURITY_EVENTS
         self.events.security_event(event_type, info, critical)
         charge_point = self.charge_point
-        if charge_point is None or not critical or self.config.get("DisableSecurityEventNotifications"):
+        if charge_point is None or not charge_point.running or not critical or self.config.get(
+                "DisableSecurityEventNotifications"):
             return
         payload: dict[str, Any] = {"type": event_type, "timestamp": utc_now("milliseconds")}
         if info:

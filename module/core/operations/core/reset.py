@@ -33,7 +33,8 @@ async def perform_reset(cp: Any, reset_type: str) -> None:
         except Exception as error:
             cp.log_command_failure("stop_transaction", error)
     if waits:
-        timeout = cp.cfg.get("WaitForStopTransactionsOnResetTimeout") or 60
+        configured = cp.cfg.get("WaitForStopTransactionsOnResetTimeout")
+        timeout = 60 if configured is None else configured
         try:
             await asyncio.wait_for(asyncio.gather(*waits), timeout)
         except TimeoutError:
