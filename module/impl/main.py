@@ -25,7 +25,7 @@ def implement(mod: Module, ocpp: Any) -> None:
             ocpp.monitor_key(key)
 
     async def security_event(args: dict[str, Any]) -> None:
-        await ocpp.security_event(args["type"][:50], (args.get("info") or "")[:255] or None)
+        await ocpp.security_event(args["type"], args.get("info"))
 
     mod.implement(IMPL, "stop", lambda _args: ocpp.stop_ocpp())
     mod.implement(IMPL, "restart", lambda _args: ocpp.restart_ocpp())

@@ -52,7 +52,7 @@ def implement(mod: Module, ocpp: Any) -> None:
 
     async def security_event(args: dict[str, Any]) -> None:
         event = args["event"]
-        await ocpp.security_event(event["type"][:50], (event.get("info") or "")[:255] or None)
+        await ocpp.security_event(event["type"], event.get("info"))
 
     mod.implement(IMPL, "stop", lambda _args: ocpp.stop_ocpp())
     mod.implement(IMPL, "restart", lambda _args: ocpp.restart_ocpp())

@@ -210,7 +210,7 @@ class OcppModule:
         event_type = failure.security_event
         if event_type and event_type not in self._reported_failures:
             self._reported_failures.add(event_type)
-            self.charge_point.spawn(self.security_event(event_type, failure.detail[:255]))
+            self.charge_point.spawn(self.security_event(event_type, failure.detail))
 
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
@@ -312,6 +312,7 @@ class OcppModule:
 
     async def security_event(self, event_type: str, info: str | None) -> None:
         """Security events go to the CSMS durably (transactional lane) and are published as vars."""
+        event_type, info = event_type[:50], (info or "")[:255] or None  # SecurityEventNotification limits
         critical = event_type in CRITICAL_SECURITY_EVENTS
         self.events.security_event(event_type, info, critical)
         charge_point = self.charge_point

@@ -11,6 +11,7 @@ from typing import Any
 
 from framework import envelopes
 from sim.csms.records import REJECTED
+from tests.e2e import flows
 from tests.e2e.harness import ChargerUnderTest
 from tests.e2e.probe import Probe
 
@@ -20,11 +21,7 @@ FAST_RECONNECT = {"RetryBackoffWaitMinimum": 1, "RetryBackoffRandomRange": 0, "R
 async def boot(charger: ChargerUnderTest, **core: Any) -> Probe:
     """Start with `core` keys in the user config; return once every connector was reported Available."""
     charger.user_config = {"Core": core, "Internal": dict(FAST_RECONNECT)}
-    probe = await charger.start()
-    for connector in (0, 1, 2):
-        await charger.csms.wait_for("StatusNotification", lambda p, c=connector: p["connectorId"] == c
-                                    and p["status"] == "Available", timeout=30)
-    return probe
+    return await flows.boot(charger)
 
 
 async def status(charger: ChargerUnderTest, connector: int, name: str, after: int = 0, **fields: Any) -> dict:
