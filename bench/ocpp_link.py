@@ -19,10 +19,10 @@ import websockets
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from module.link.link import OcppLink
-from module.link.protocol import OCPP16
 from module.link.settings import LinkSettings
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
+from module.v16.transaction_policy import V16TransactionPolicy
 
 METER_VALUES = {"connectorId": 1, "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
     {"value": "1234.5", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
@@ -174,7 +174,8 @@ class _QueueCsms:
 
 
 def _queue(folder: str, link: OcppLink) -> MessageQueue:
-    return MessageQueue(Database.open(folder, "BENCH"), link, QueueSettings(), OCPP16,
+    db = Database.open(folder, "BENCH")
+    return MessageQueue(db, link, QueueSettings(), V16TransactionPolicy(db),
                         boot_payload=lambda: dict(BOOT_PAYLOAD), on_boot_accepted=lambda response: None)
 
 

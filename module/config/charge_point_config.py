@@ -189,7 +189,7 @@ class ChargePointConfig:
             log.exception("change hook for %s failed", spec.name)
             return
         if inspect.isawaitable(result):
-            task = asyncio.get_running_loop().create_task(result)  # type: ignore[arg-type]
+            task = asyncio.ensure_future(result)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 

@@ -60,7 +60,7 @@ def parse_text(spec: KeySpec, text: str) -> Any:
 
 def from_json(spec: KeySpec, raw: Any) -> Any:
     """A value read from a config file -> typed value; type errors raise InvalidValue."""
-    expected = {
+    expected_types: dict[Kind, type | tuple[type, ...]] = {
         Kind.INT: int,
         Kind.NUMBER: (int, float),
         Kind.BOOL: bool,
@@ -68,16 +68,18 @@ def from_json(spec: KeySpec, raw: Any) -> Any:
         Kind.CSV: str,
         Kind.ARRAY: list,
         Kind.OBJECT: dict,
-    }[spec.kind]
+    }
+    expected = expected_types[spec.kind]
     wrong_bool = isinstance(raw, bool) and spec.kind is not Kind.BOOL
     if wrong_bool or not isinstance(raw, expected):
         raise InvalidValue(f"must be of type {spec.kind.value}")
     if spec.kind is Kind.CSV:
-        return split_csv(raw)
+        return split_csv(str(raw))
     if spec.kind is Kind.ARRAY:
-        if not all(isinstance(item, str) for item in raw):
+        items: list[Any] = list(raw)  # type: ignore[call-overload]  # a list, checked above
+        if not all(isinstance(item, str) for item in items):
             raise InvalidValue("array items must be strings")
-        return list(raw)
+        return items
     return raw
 
 

@@ -108,13 +108,3 @@ class Authorizer:
         """Feed the cache from Authorize, StartTransaction and StopTransaction idTagInfo."""
         if self._settings().cache_enabled and info:
             self._cache.put(id_tag, info)
-
-
-def validation_result(info: dict[str, Any]) -> dict[str, Any]:
-    """An idTagInfo as EVerest's ValidationResult (tariff_messages is required by the type)."""
-    result: dict[str, Any] = {"authorization_status": info.get("status", "Invalid"), "tariff_messages": []}
-    if info.get("expiryDate"):
-        result["expiry_time"] = info["expiryDate"]
-    if info.get("parentIdTag"):
-        result["parent_id_token"] = {"value": info["parentIdTag"], "type": "Central"}
-    return result

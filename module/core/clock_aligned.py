@@ -8,6 +8,8 @@ import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from module.clock import Clock, monotonic_clock, wait_for
+
 log = logging.getLogger(__name__)
 
 
@@ -21,11 +23,11 @@ def seconds_to_next_boundary(now: datetime, interval: int) -> float:
 
 async def run_clock_aligned(interval: Callable[[], int], on_boundary: Callable[[], Awaitable[None]],
                             now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                            changed: asyncio.Event | None = None) -> None:
+                            changed: asyncio.Event | None = None, clock: Clock = monotonic_clock) -> None:
     """Call `on_boundary` at each aligned instant; an interval of 0 switches the samples off.
 
     `changed` is set by the configuration hook so a new interval takes effect at once rather than after the
-    current wait.
+    current wait. The boundaries follow the wall clock `now`; the wait runs on `clock`.
     """
     changed = changed or asyncio.Event()
     while True:
@@ -33,7 +35,7 @@ async def run_clock_aligned(interval: Callable[[], int], on_boundary: Callable[[
         wait = seconds_to_next_boundary(now(), seconds) if seconds > 0 else None
         changed.clear()
         try:
-            await asyncio.wait_for(changed.wait(), wait)
+            await wait_for(clock, changed.wait(), wait)
             continue
         except TimeoutError:
             pass

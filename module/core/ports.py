@@ -1,21 +1,22 @@
-"""What the charge point core needs from the charger and what it tells it: small ports that module/impl fills.
+"""What the charge point core needs from the charger, one small port per concern, and what it reports.
 
-The core never knows that these become MQTT commands and vars; tests can drive it with plain objects.
+module/impl fills each port with commands of one required module; the core never knows they become MQTT
+commands and vars, and tests drive it with plain objects. A new profile adds its own port here instead of
+growing an existing one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
-class ChargerPort(Protocol):
-    """Commands the core gives to the charger's modules (EVSE managers, auth, system)."""
+class EvsePort(Protocol):
+    """The EVSE managers: sessions, power and connectors (connector ids are OCPP's, 0 = the whole station)."""
 
     async def stop_transaction(self, connector_id: int, reason: str, id_tag: str | None = None) -> bool: ...
 
     async def pause_charging(self, connector_id: int) -> bool: ...
-
-    async def resume_charging(self, connector_id: int) -> bool: ...
 
     async def force_unlock(self, connector_id: int) -> bool: ...
 
@@ -23,21 +24,31 @@ class ChargerPort(Protocol):
         """Enable or disable a connector on behalf of the CSMS; connector 0 means the whole charge point."""
         ...
 
+
+class SystemPort(Protocol):
+    """The system module: reset and the clock."""
+
     async def is_reset_allowed(self, reset_type: str) -> bool: ...
 
     async def reset(self, reset_type: str) -> None: ...
 
     async def set_system_time(self, timestamp: str) -> bool: ...
 
+
+class AuthPort(Protocol):
+    """The charger's authorization module."""
+
     async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
         """Hand a RemoteStartTransaction token to the charger's authorization module."""
         ...
 
+    async def set_connection_timeout(self, seconds: int) -> None: ...
+
+
+class DataTransferPort(Protocol):
     async def data_transfer(self, request: dict[str, Any]) -> dict[str, Any] | None:
         """Forward a CSMS DataTransfer; None when no module handles data transfers."""
         ...
-
-    async def set_connection_timeout(self, seconds: int) -> None: ...
 
 
 class EventPort(Protocol):
@@ -61,4 +72,13 @@ class EventPort(Protocol):
 
     def security_event(self, event_type: str, info: str | None, critical: bool) -> None: ...
 
-    def ocpp_message(self, direction: str, message: str) -> None: ...
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port the core uses, handed over once at assembly."""
+
+    evse: EvsePort
+    system: SystemPort
+    auth: AuthPort
+    data_transfer: DataTransferPort
+    events: EventPort

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from module.clock import Clock, monotonic_clock
 from module.core.connector_status import ConnectorStateMachine, ErrorInfo, Event, Status, StatusReport
 from module.core.timestamps import utc_now
 
@@ -31,12 +32,13 @@ def status_payload(connector_id: int, report: StatusReport, timestamp: str) -> d
 
 class StatusNotifier:
     def __init__(self, connector_ids: list[int], send: SendStatus, minimum_duration: Callable[[], int],
-                 enabled: Callable[[], bool]) -> None:
+                 enabled: Callable[[], bool], clock: Clock = monotonic_clock) -> None:
         """`enabled` is false until BootNotification is accepted: no StatusNotification goes out before that."""
         self.machines = {cid: ConnectorStateMachine(cid) for cid in [0, *connector_ids]}
         self._send = send
         self._minimum_duration = minimum_duration
         self._enabled = enabled
+        self._clock = clock
         self._pending: dict[int, asyncio.Task] = {}
         self._sending: set[asyncio.Task] = set()
         self._last_sent: dict[int, StatusReport] = {}
@@ -92,7 +94,7 @@ class StatusNotifier:
         task.add_done_callback(self._sending.discard)
 
     async def _send_after(self, connector_id: int, delay: float, timestamp: str) -> None:
-        await asyncio.sleep(delay)
+        await self._clock.sleep(delay)
         self._pending.pop(connector_id, None)
         await self._send_report(connector_id, self.machines[connector_id].report(), timestamp)
 

@@ -14,6 +14,8 @@ def implement(mod: Module, ocpp: Any) -> None:
         charge_point = ocpp.charge_point
         if charge_point is None or not charge_point.running:
             return {"status": "Offline"}
-        return await charge_point.data_transfer_to_csms(args["request"])
+        request = args["request"]
+        return await charge_point.core.remote.data_transfer_to_csms(request["vendor_id"], request.get("message_id"),
+                                                                    request.get("data"))
 
     mod.implement(IMPL, "data_transfer", data_transfer)

@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from framework.module import Module
-from module.core.authorization import validation_result
 from module.impl.evse_connections import EvseConnections
+from module.impl.validation import validation_result
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,3 @@ class FrameworkEvents:
             value["info"] = info
         self._publish("main", "security_event", value)
         self._publish("ocpp_generic", "security_event", value)
-
-    def ocpp_message(self, direction: str, message: str) -> None:
-        self._publish("ocpp_generic", "ocpp_message", {"message": message, "direction": direction,
-                                                       "version": "OCPP16"})

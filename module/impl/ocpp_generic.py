@@ -43,7 +43,8 @@ def implement(mod: Module, ocpp: Any) -> None:
                 connector_id = ocpp.evses.ocpp_connector(ocpp.evses.evses[evse["id"] - 1], evse.get("connector_id"))
             except IndexError:
                 return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse"}}
-        status = await charge_point.change_availability(connector_id, request["operational_status"] == "Operative")
+        status = await charge_point.core.availability.change(connector_id,
+                                                             request["operational_status"] == "Operative")
         return {"status": status}
 
     async def monitor_variables(args: dict[str, Any]) -> None:

@@ -19,15 +19,22 @@ from framework.module import ErrorEvent, Module
 from module.config.charge_point_config import ChargePointConfig
 from module.config.errors import ConfigError
 from module.config.loader import ensure_folders, load_config
-from module.core.charge_point import BootInfo, ChargePoint
+from module.core.charge_point import ChargePoint
 from module.core.error_mapping import RaisedError
-from module.core.meter_values import has_energy
+from module.core.ports import Ports
+from module.core.profiles import profile_names
+from module.core.profiles.core.security_events import CRITICAL_SECURITY_EVENTS, within_limits
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
-from module.impl.charger import FrameworkCharger
 from module.impl.events import FrameworkEvents
 from module.impl.evse_connections import Evse, EvseConnections, WiringError
 from module.impl.paths import resolve
+from module.impl.requirements.auth import AuthModule
+from module.impl.requirements.charger_information import boot_info
+from module.impl.requirements.data_transfer import DataTransferModule
+from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
+from module.impl.requirements.security import tls_settings
+from module.impl.requirements.system import SystemModule
 from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
 from module.link.message_log import MessageLog
@@ -37,7 +44,6 @@ from module.queue.database import Database
 
 log = logging.getLogger(__name__)
 
-IMPLEMENTED_PROFILES = ("Core", "RemoteTrigger")
 EXTERNAL_CONNECT = "everest_api/ocpp/cmd/connect"
 EXTERNAL_DISCONNECT = "everest_api/ocpp/cmd/disconnect"
 
@@ -50,8 +56,12 @@ class OcppModule:
         self.charge_point: ChargePoint | None = None
         self._started = asyncio.Event()
         self._early_errors: list[tuple[bool, ErrorEvent]] = []
-        self.charger = FrameworkCharger(mod, self.evses)
+        self.system = SystemModule(mod)
+        self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
+        self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, auth=self.auth,
+                           data_transfer=DataTransferModule(mod), events=self.events)
+        self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
         self._monitored: set[tuple[str, bool]] = set()
@@ -68,7 +78,7 @@ class OcppModule:
         self.message_log_path = Path(options["MessageLogPath"])
         ensure_folders(self.database_path, self.message_log_path, user.parent)
         return load_config(base, user, number_of_connectors=len(self.evses.evses),
-                           implemented_profiles=IMPLEMENTED_PROFILES)
+                           implemented_profiles=profile_names())
 
     def monitor_key(self, key: str, generic: bool = False) -> None:
         """Publish `configuration_key` (or the generic `event_data`) whenever the key changes."""
@@ -118,19 +128,21 @@ class OcppModule:
             self._early_errors.append((raised, event))
             return
         connector_id = self._error_connector(event)
+        connectors = self.charge_point.core.connectors
         if raised:
-            self.charge_point.on_error(connector_id, RaisedError(
+            connectors.on_error(connector_id, RaisedError(
                 event.uuid, event.type, event.sub_type, event.message,
                 f"{event.origin_module}->{event.origin_impl}"))
         else:
-            self.charge_point.on_error_cleared(connector_id, self._raised_uuid(connector_id, event))
+            connectors.on_error_cleared(connector_id, self._raised_uuid(connector_id, event))
 
     def _raised_uuid(self, connector_id: int, event: ErrorEvent) -> str:
         """A cleared error names its raise by type and origin; find the raise it ends."""
-        machine = self.charge_point.notifier.machines[connector_id]
-        if event.uuid in machine.errors:
+        assert self.charge_point is not None
+        raised = self.charge_point.core.connectors.active_errors(connector_id)
+        if event.uuid in raised:
             return event.uuid
-        for uuid in machine.errors:
+        for uuid in raised:
             if uuid in self._error_origins and self._error_origins[uuid] == _error_key(event):
                 return uuid
         return event.uuid
@@ -165,26 +177,27 @@ class OcppModule:
         self.connector_ids = await self.evses.build_connector_map()
         await self.evses.wait_ready()
         try:
-            await self.charger.set_connection_timeout(self.config.get("ConnectionTimeOut"))
+            await self.auth.set_connection_timeout(self.config.get("ConnectionTimeOut"))
         except CommandError:
             log.warning("auth did not take ConnectionTimeOut")
         self.charge_point = await self._build_charge_point()
-        await self.charge_point.apply_persisted_availability()
+        await self.charge_point.core.availability.apply_persisted()
         for evse in self.evses.evses:
             await evse.requirement.call("external_ready_to_start_charging", {}, timeout=30)
         await asyncio.sleep(self.mod.config.get("DelayOcppStart", 0) / 1000)
         try:
-            self.boot_reason = await self.charger.get_boot_reason()
+            self.boot_reason = await self.system.get_boot_reason()
         except CommandError:
             log.warning("system did not tell the boot reason; assuming PowerUp")
         await self._start_charge_point()
 
     async def _start_charge_point(self) -> None:
         charge_point = self.charge_point
+        assert charge_point is not None
         # SessionResumed events that arrived before the start decide which open transactions continue.
         for _evse, var, value in self.evses.pending():
-            if var == "session_event" and value.get("event") == "SessionResumed":
-                charge_point.resumed_sessions.add(value["uuid"])
+            if var == "session_event" and isinstance(value, dict) and value.get("event") == "SessionResumed":
+                charge_point.core.transactions.resumed_sessions.add(value["uuid"])
         await charge_point.start()
         await self.evses.start_delivery(self._deliver)
         for raised, event in self._early_errors:
@@ -199,18 +212,22 @@ class OcppModule:
         database = Database.open(self.database_path, cfg.get("ChargePointId"))
         link = OcppLink(await self._link_settings(), OCPP16, message_log=self._message_log())
         link.add_failure_listener(self._connect_failed)
-        link.add_connection_listener(lambda connected: connected and self._reported_failures.clear())
-        return ChargePoint(cfg, link, database, self.charger, self.events, self.connector_ids,
-                           await self._boot_info(), message_queue_resume_delay=self.mod.config.get(
-                               "MessageQueueResumeDelay", 0),
+        link.add_connection_listener(self._connection_changed)
+        return ChargePoint(cfg, link, database, self.ports, self.connector_ids, await boot_info(self.mod, cfg),
+                           message_queue_resume_delay=self.mod.config.get("MessageQueueResumeDelay", 0),
                            reset_stop_delay=self.mod.config.get("ResetStopDelay", 0))
+
+    def _connection_changed(self, connected: bool) -> None:
+        if connected:
+            self._reported_failures.clear()
 
     def _connect_failed(self, failure: ConnectFailure) -> None:
         """A refused password or CSMS certificate is a security event, reported once per failing streak."""
         event_type = failure.security_event
         if event_type and event_type not in self._reported_failures:
             self._reported_failures.add(event_type)
-            self.charge_point.spawn(self.security_event(event_type, failure.detail))
+            assert self.charge_point is not None
+            self.charge_point.context.spawn(self.security_event(event_type, failure.detail))
 
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
@@ -224,70 +241,20 @@ class OcppModule:
     async def _link_settings(self) -> LinkSettings:
         cfg = self.config
         profile = cfg.get("SecurityProfile") or 0
-        tls: dict[str, Any] = {}
-        if profile >= 2:
-            security = self.mod.requirement("security")
-            verify_file = await security.call("get_verify_file", {"certificate_type": "CSMS"}, timeout=30)
-            verify_dir = await security.call("get_verify_location", {"certificate_type": "CSMS"}, timeout=30)
-            tls["ca_file"] = Path(verify_file) if verify_file else None
-            tls["ca_dir"] = Path(verify_dir) if verify_dir and not verify_file else None
-        if profile == 3:
-            leaf = await security.call("get_leaf_certificate_info", {"certificate_type": "CSMS", "encoding": "PEM",
-                                                                     "include_ocsp": False}, timeout=30)
-            info = leaf.get("info") or {}
-            if leaf.get("status") == "Accepted" and info.get("key"):
-                tls["client_cert"] = Path(info.get("certificate") or info["certificate_single"])
-                tls["client_key"] = Path(info["key"])
-                tls["client_key_password"] = info.get("password")
         return LinkSettings(
             central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=cfg.get("ChargePointId"),
             security_profile=profile, authorization_key=cfg.get("AuthorizationKey"),
             ping_interval=cfg.get("WebSocketPingInterval") or 0, pong_timeout=cfg.get("WebsocketPongTimeout") or 5,
             retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
             retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
-            retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3), **tls)
-
-    async def _boot_info(self) -> BootInfo:
-        cfg = self.config
-        info = BootInfo(vendor=cfg.get("ChargePointVendor"), model=cfg.get("ChargePointModel"),
-                        charge_point_serial=cfg.get("ChargePointSerialNumber"),
-                        charge_box_serial=cfg.get("ChargeBoxSerialNumber"),
-                        firmware_version=cfg.get("FirmwareVersion"), iccid=cfg.get("ICCID"), imsi=cfg.get("IMSI"),
-                        meter_type=cfg.get("MeterType"), meter_serial=cfg.get("MeterSerialNumber"))
-        providers = self.mod.requirements("charger_information")
-        if providers:
-            try:
-                charger = await providers[0].call("get_charger_information", {}, timeout=30)
-            except CommandError as error:
-                log.warning("charger_information failed (%s): BootNotification uses the configuration", error)
-                return info
-            info.vendor, info.model = charger["vendor"], charger["model"]
-            info.charge_point_serial = charger.get("chargepoint_serial") or info.charge_point_serial
-            info.charge_box_serial = charger.get("chargebox_serial") or info.charge_box_serial
-            info.firmware_version = charger.get("firmware_version") or info.firmware_version
-        return info
+            retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3),
+            **await tls_settings(self.mod, profile))
 
     # -- EVSE vars after start --------------------------------------------------------------------------------
     async def _deliver(self, evse: Evse, var: str, value: Any) -> None:
         charge_point = self.charge_point
-        if charge_point is None or not charge_point.running:
-            return
-        if var == "session_event":
-            if not isinstance(value, dict) or "event" not in value or "uuid" not in value:
-                log.warning("malformed session_event from %s dropped: %.200r", evse.label, value)
-                return
-            await charge_point.on_session_event(self.evses.ocpp_connector(evse, value.get("connector_id")), value)
-        elif var == "powermeter":
-            if not has_energy(value):
-                log.warning("powermeter reading without energy from %s dropped", evse.label)
-                return
-            charge_point.on_powermeter(self.evses.ocpp_connector(evse, None), value)
-        elif var == "ev_info" and isinstance(value, dict):
-            charge_point.on_ev_soc(self.evses.ocpp_connector(evse, None), _value(value.get("soc")))
-        elif var == "enforced_limits" and isinstance(value, dict):
-            root = value.get("limits_root_side") or {}
-            charge_point.on_offered_limits(self.evses.ocpp_connector(evse, None),
-                                           _value(root.get("ac_max_current_A")), _value(root.get("total_power_W")))
+        if charge_point is not None and charge_point.running:
+            await self.evse_inputs.deliver(charge_point, evse, var, value)
 
     # -- provided commands ------------------------------------------------------------------------------------
     async def started_charge_point(self, timeout: float = 60.0) -> ChargePoint:
@@ -311,27 +278,13 @@ class OcppModule:
         return True
 
     async def security_event(self, event_type: str, info: str | None) -> None:
-        """Security events go to the CSMS durably (transactional lane) and are published as vars."""
-        event_type, info = event_type[:50], (info or "")[:255] or None  # SecurityEventNotification limits
-        critical = event_type in CRITICAL_SECURITY_EVENTS
-        self.events.security_event(event_type, info, critical)
+        """Through the core's security events while it runs; before (or after) only published as a var."""
         charge_point = self.charge_point
-        if charge_point is None or not charge_point.running or not critical or self.config.get(
-                "DisableSecurityEventNotifications"):
+        if charge_point is not None and charge_point.running:
+            await charge_point.core.security.report(event_type, info)
             return
-        payload: dict[str, Any] = {"type": event_type, "timestamp": utc_now("milliseconds")}
-        if info:
-            payload["techInfo"] = info
-        await charge_point.queue.enqueue_transactional("SecurityEventNotification", payload)
-
-
-CRITICAL_SECURITY_EVENTS = {
-    "FirmwareUpdated", "FailedToAuthenticateAtCsms", "CsmsFailedToAuthenticate", "SettingSystemTime",
-    "FailedToAuthenticateAtCentralSystem", "CentralSystemFailedToAuthenticate", "InvalidCentralSystemCertificate",
-    "StartupOfTheDevice", "ResetOrReboot", "SecurityLogWasCleared", "ReconfigurationOfSecurityParameters",
-    "MemoryExhaustion", "InvalidMessages", "AttemptedReplayAttacks", "TamperDetectionActivated",
-    "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate", "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate", "InvalidTLSVersion", "InvalidTLSCipherSuite"}
+        event_type, info = within_limits(event_type, info)
+        self.events.security_event(event_type, info, event_type in CRITICAL_SECURITY_EVENTS)
 
 
 def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:
@@ -341,14 +294,6 @@ def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:
 def _configured(value: Any, default: Any) -> Any:
     """A key's value, or the default when it is not set (0 is a valid setting, e.g. no random back-off)."""
     return default if value is None else value
-
-
-def _value(limit: Any) -> float | None:
-    """A number from an EVSE var, or None: EnforcedLimits hold numbers or {value, source} pairs, and anything
-    else (a malformed SoC) must not reach the meter values, where it would stop the sampling."""
-    if isinstance(limit, dict):
-        limit = limit.get("value")
-    return float(limit) if isinstance(limit, int | float) else None
 
 
 async def run() -> int:

@@ -1,23 +1,8 @@
-"""Reconnect timing (RetryBackoff* keys) and the clock it runs on, injectable so tests need no real waits."""
+"""Reconnect timing (RetryBackoff* keys)."""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
-
-
-class Clock:
-    """Monotonic time and sleeping; a CSMS setting the wall clock moves neither."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
-
-monotonic_clock = Clock()
 
 
 class Backoff:

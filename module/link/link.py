@@ -18,7 +18,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from module.link.backoff import Backoff, Clock, monotonic_clock
+from module.clock import Clock, monotonic_clock
+from module.link.backoff import Backoff
 from module.link.connection import ConnectFailed, ConnectFailure, open_connection
 from module.link.errors import (
     CallErrorReceived,

@@ -28,14 +28,13 @@ class ErrorCodes:
 
 @dataclass(frozen=True)
 class ProtocolSpec:
-    """One OCPP version: subprotocol, schema files, transactional actions, error codes, feature profiles."""
+    """One OCPP version: subprotocol, schema files, error codes, feature profiles."""
 
     version: str
     subprotocol: str
     schema_dir: Path
     request_suffix: str
     response_suffix: str
-    transactional_actions: frozenset[str]
     error_codes: ErrorCodes
     action_profiles: dict[str, str] = field(default_factory=dict)
 
@@ -77,9 +76,6 @@ OCPP16 = ProtocolSpec(
     schema_dir=Path(ocpp.__file__).parent / "v16" / "schemas",
     request_suffix="",
     response_suffix="Response",
-    transactional_actions=frozenset(
-        {"StartTransaction", "StopTransaction", "MeterValues", "SecurityEventNotification"}
-    ),
     error_codes=ErrorCodes(),
     action_profiles={action: profile for profile, actions in _PROFILES_16.items() for action in actions},
 )

@@ -2,7 +2,8 @@
 
 Transactional messages are on disk before their first attempt, go out in strict order, and leave the disk only
 after a CALLRESULT or after their last attempt. Their results reach callbacks registered per action, because a
-future would die with the process while the message survives it.
+future would die with the process while the message survives it. Which actions are transactional and how a
+session's messages are linked is the OCPP version's `TransactionPolicy`; the queue names no action itself.
 """
 
 from __future__ import annotations
@@ -16,24 +17,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from module.link.backoff import monotonic_clock
+from module.clock import Clock, monotonic_clock
 from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
-from module.link.protocol import ProtocolSpec
-from module.queue.clock import Clock
 from module.queue.database import Database
 from module.queue.outbox import Lane, Outbox, OutboxMessage
+from module.queue.policy import TransactionPolicy
 from module.queue.registration import AcceptedCallback, BootPayload, Registration
-from module.queue.transactions import TransactionState, TransactionStore
 
 log = logging.getLogger(__name__)
 
 ResultCallback = Callable[[str | None, dict[str, Any], dict[str, Any] | None], Awaitable[None] | None]
 
-START = "StartTransaction"
-STOP = "StopTransaction"
-METER_VALUES = "MeterValues"
-_SESSION_ACTIONS = (METER_VALUES, STOP)
 _WINDOW = 64
+BOOKKEEPING_RETRY_S = 1.0  # first wait after a failed database write of the lane's bookkeeping (then doubled)
+BOOKKEEPING_RETRY_MAX_S = 30.0
 
 
 class Offline(Exception):
@@ -43,7 +40,8 @@ class Offline(Exception):
 class QueueLink(Protocol):
     """What the queue needs of `OcppLink`."""
 
-    connected: bool
+    @property
+    def connected(self) -> bool: ...
 
     async def wait_connected(self) -> None: ...
 
@@ -77,19 +75,18 @@ class MessageQueue:
         db: Database,
         link: QueueLink,
         settings: QueueSettings,
-        spec: ProtocolSpec,
+        policy: TransactionPolicy,
         *,
         boot_payload: BootPayload,
         on_boot_accepted: AcceptedCallback,
         clock: Clock | None = None,
-        transactions: TransactionStore | None = None,
     ) -> None:
         self._db = db
         self._link = link
         self.settings = settings
-        self._transactional = spec.transactional_actions
+        self.policy = policy
+        self._transactional = policy.transactional_actions
         self._clock: Clock = clock or monotonic_clock
-        self.transactions = transactions or TransactionStore(db)
         self._outbox = Outbox(db)
         self.registration = Registration(
             link, boot_payload, on_boot_accepted, self._clock,
@@ -152,12 +149,6 @@ class MessageQueue:
         """callback(session_id, request, response or None) after the CALLRESULT or the final drop."""
         self._callbacks.setdefault(action, []).append(callback)
 
-    def placeholder_transaction_id(self, session_id: str) -> int:
-        transaction = self.transactions.get(session_id)
-        if transaction is None:
-            raise KeyError(f"no transaction for session {session_id!r}")
-        return transaction.placeholder_id
-
     def queued(self) -> int:
         """Messages on disk, both lanes."""
         return self._count
@@ -167,18 +158,17 @@ class MessageQueue:
     ) -> int | None:
         """Store the message durably (raises DatabaseFull if it cannot be); returns its queue position.
 
-        A StartTransaction opens the session's transaction row; MeterValues and StopTransaction of a session get
-        its current transactionId (the CSMS's, or the placeholder, rewritten later). Messages of a session whose
-        StartTransaction was dropped are refused (None) and logged.
+        With a session the policy links the message to it in the same disk write, and may refuse it (None).
         """
         if action not in self._transactional:
             raise ValueError(f"{action} is not a transactional action")
         payload = self._valid(action, payload)
         with self._db.transaction():
             if session_id is not None:
-                payload = self._link_to_session(action, payload, session_id)
-                if payload is None:
+                linked = self.policy.on_enqueue(action, payload, session_id)
+                if linked is None:
                     return None
+                payload = linked
             seq = self._outbox.add(Lane.TRANSACTION, action, payload, session_id)
             victims = self._shrink(self._count + 1)
         self._count += 1 - len(victims)
@@ -216,28 +206,6 @@ class MessageQueue:
             log.exception("%s payload could not be made valid; queued as given", action)
             return payload
 
-    def _link_to_session(self, action: str, payload: dict[str, Any], session_id: str) -> dict[str, Any] | None:
-        if action == START:
-            self.transactions.open(
-                session_id, payload["connectorId"], payload["idTag"], payload.get("meterStart"),
-                payload.get("timestamp"), payload.get("reservationId"),
-            )
-            return payload
-        transaction = self.transactions.get(session_id)
-        if transaction is None:
-            raise KeyError(f"{action} for session {session_id!r} without a StartTransaction")
-        if transaction.state is TransactionState.DROPPED:
-            log.error("%s of session %s dropped: its StartTransaction was dropped", action, session_id)
-            return None
-        if action in _SESSION_ACTIONS:
-            payload = {**payload, "transactionId": transaction.transaction_id}
-        if action == STOP:
-            self.transactions.record_stop(
-                session_id, payload.get("meterStop"), payload.get("timestamp"), payload.get("reason"),
-                payload.get("idTag"),
-            )
-        return payload
-
     async def _drain_transactions(self) -> None:
         while True:
             await self._sendable.wait()
@@ -261,14 +229,30 @@ class MessageQueue:
                 await self._connection_change_after(changes)
                 continue
             except (CallErrorReceived, CallTimeout, InvalidPayload) as exc:
-                await self._failed(message, exc)
+                outcome = self._failed(message, exc)
             except Exception as exc:  # a fault below must cost an attempt, not the lane (and every later message)
                 log.exception("%s (queue #%d) failed unexpectedly", message.action, message.seq)
-                await self._failed(message, exc)
+                outcome = self._failed(message, exc)
             else:
-                await self._delivered(message, response)
+                outcome = self._delivered(message, response)
             finally:
                 self._in_flight = None
+            await self._book(message, outcome)
+
+    async def _book(self, message: OutboxMessage, bookkeeping: Callable[[], Awaitable[None]]) -> None:
+        """Run the disk bookkeeping of an outcome until it succeeds: a database error (disk full, I/O) is
+        logged and retried with back-off instead of ending the lane and every message behind it."""
+        delay = BOOKKEEPING_RETRY_S
+        while True:
+            try:
+                await bookkeeping()
+                return
+            except Exception:
+                log.exception("bookkeeping of %s (queue #%d) failed; retrying in %s s", message.action,
+                              message.seq, delay)
+                self._forget_window()
+            await self._clock.sleep(delay)
+            delay = min(delay * 2, BOOKKEEPING_RETRY_MAX_S)
 
     def _next_transactional(self) -> OutboxMessage | None:
         if not self._window:
@@ -280,54 +264,39 @@ class MessageQueue:
         self._window.clear()
         self._window_covers_tail = False
 
-    async def _delivered(self, message: OutboxMessage, response: dict[str, Any]) -> None:
-        session_id = message.session_id
-        # Start and Stop confirmations are fsynced; a lost MeterValues delete after power loss only repeats it.
-        with self._db.transaction(durable=message.action != METER_VALUES):
-            if message.action == START and session_id is not None:
-                transaction_id = response["transactionId"]
-                self.transactions.confirm_start(session_id, transaction_id)
-                rewritten = self._outbox.set_transaction_id(session_id, transaction_id, _SESSION_ACTIONS)
-                log.info("session %s: transactionId %s, %d queued messages rewritten",
-                         session_id, transaction_id, rewritten)
-            elif message.action == STOP and session_id is not None:
-                self.transactions.set_state(session_id, TransactionState.FINISHED)
-            self._outbox.remove(message.seq)
-        self._count -= 1
-        self._retry_due.pop(message.seq, None)
-        if message.action == START:
-            self._forget_window()
-        elif self._window and self._window[0].seq == message.seq:
-            self._window.popleft()
-        await self._notify(message, response)
+    def _delivered(self, message: OutboxMessage, response: dict[str, Any]) -> Callable[[], Awaitable[None]]:
+        async def book() -> None:
+            with self._db.transaction(durable=self.policy.durable_confirmation(message.action)):
+                rewritten = self.policy.on_delivered(message, response, self._outbox)
+                self._outbox.remove(message.seq)
+            self._count -= 1
+            self._retry_due.pop(message.seq, None)
+            if rewritten:
+                self._forget_window()
+            elif self._window and self._window[0].seq == message.seq:
+                self._window.popleft()
+            await self._notify(message, response)
+        return book
 
-    async def _failed(self, message: OutboxMessage, exc: Exception) -> None:
-        attempts = message.attempts + 1
-        if attempts >= self.settings.transaction_message_attempts:
-            await self._drop_after_attempts(message, attempts, exc)
-            return
-        delay = self.settings.transaction_message_retry_interval * attempts
-        self._outbox.record_failure(message.seq, attempts, delay, f"{type(exc).__name__}: {exc}")
-        message.attempts, message.retry_delay = attempts, delay
-        self._retry_due[message.seq] = self._clock.monotonic() + delay
-        log.warning("%s (queue #%d) attempt %d failed (%s): next attempt in %s s",
-                    message.action, message.seq, attempts, exc, delay)
+    def _failed(self, message: OutboxMessage, exc: Exception) -> Callable[[], Awaitable[None]]:
+        async def book() -> None:
+            attempts = message.attempts + 1
+            if attempts >= self.settings.transaction_message_attempts:
+                await self._drop_after_attempts(message, attempts, exc)
+                return
+            delay = self.settings.transaction_message_retry_interval * attempts
+            self._outbox.record_failure(message.seq, attempts, delay, f"{type(exc).__name__}: {exc}")
+            message.attempts, message.retry_delay = attempts, delay
+            self._retry_due[message.seq] = self._clock.monotonic() + delay
+            log.warning("%s (queue #%d) attempt %d failed (%s): next attempt in %s s",
+                        message.action, message.seq, attempts, exc, delay)
+        return book
 
     async def _drop_after_attempts(self, message: OutboxMessage, attempts: int, exc: Exception) -> None:
         dropped = [message]
-        session_id = message.session_id
         with self._db.transaction():
-            if message.action == START and session_id is not None:
-                dropped = self._outbox.session_messages(session_id)
-                self.transactions.set_state(
-                    session_id, TransactionState.DROPPED,
-                    f"StartTransaction dropped after {attempts} attempts ({exc}); "
-                    f"{len(dropped) - 1} MeterValues/StopTransaction dropped with it",
-                )
-            elif message.action == STOP and session_id is not None:
-                self.transactions.set_state(
-                    session_id, TransactionState.STOP_DROPPED, f"dropped after {attempts} attempts ({exc})"
-                )
+            if self.policy.on_dropped(message, attempts, str(exc)) and message.session_id is not None:
+                dropped = self._outbox.session_messages(message.session_id)
             self._outbox.remove_many([item.seq for item in dropped])
         self._count -= len(dropped)
         for item in dropped:
@@ -350,13 +319,14 @@ class MessageQueue:
     # -- size bound -----------------------------------------------------------------------------------
 
     def _shrink(self, count: int) -> list[OutboxMessage]:
-        """Past the threshold drop normal messages first, then intermediate MeterValues; never Start/Stop/SEN."""
+        """Past the threshold drop normal messages first, then the policy's intermediate thinnable messages."""
         excess = count - self.settings.message_queue_size_threshold
         if excess <= 0:
             return []
         victims = self._outbox.oldest_normal(excess, self._in_flight)
-        if len(victims) < excess:
-            victims += self._outbox.intermediate_meter_values(excess - len(victims), self._in_flight)
+        thinnable = self.policy.thinnable_action
+        if len(victims) < excess and thinnable is not None:
+            victims += self._outbox.intermediate(thinnable, excess - len(victims), self._in_flight)
         if not victims:
             log.warning("queue above MessageQueueSizeThreshold (%d) with nothing it may drop",
                         self.settings.message_queue_size_threshold)
@@ -377,14 +347,15 @@ class MessageQueue:
 
     async def _queue_normal(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        seq = None
+        seq: int | None = None
         try:
             with self._db.transaction():
                 seq = self._outbox.add(Lane.NORMAL, action, payload, None)
                 self._waiters[seq] = future
                 victims = self._shrink(self._count + 1)
         except BaseException:
-            self._waiters.pop(seq, None)
+            if seq is not None:
+                self._waiters.pop(seq, None)
             raise
         self._count += 1 - len(victims)
         self._after_shrink(victims)

@@ -93,14 +93,14 @@ class Outbox:
                 (attempts, retry_delay, next_at.isoformat(timespec="milliseconds"), error[:500], seq),
             )
 
-    def set_transaction_id(self, session_id: str, transaction_id: int, actions: tuple[str, ...]) -> int:
-        """Put the CSMS's transaction id into every queued message of the session; returns how many."""
+    def set_payload_field(self, session_id: str, name: str, value: Any, actions: tuple[str, ...]) -> int:
+        """Set a top-level payload field in every queued message of the session with one of `actions`."""
         marks = ", ".join("?" for _ in actions)
         with self._db.transaction() as conn:
             cursor = conn.execute(
-                f"UPDATE outbox SET payload = json_set(payload, '$.transactionId', ?)"
+                f"UPDATE outbox SET payload = json_set(payload, '$.' || ?, ?)"
                 f" WHERE session_id = ? AND action IN ({marks})",
-                (transaction_id, session_id, *actions),
+                (name, value, session_id, *actions),
             )
         return cursor.rowcount
 
@@ -117,17 +117,17 @@ class Outbox:
         )
         return [_message(row) for row in rows]
 
-    def intermediate_meter_values(self, limit: int, exclude: int | None) -> list[OutboxMessage]:
-        """Oldest MeterValues that have an earlier and a later MeterValues of the same transaction queued."""
+    def intermediate(self, action: str, limit: int, exclude: int | None) -> list[OutboxMessage]:
+        """Oldest `action` messages that have an earlier and a later one of the same session queued."""
         rows = self._db.conn.execute(
-            f"SELECT {_COLUMNS} FROM outbox AS m WHERE m.lane = ? AND m.action = 'MeterValues'"
+            f"SELECT {_COLUMNS} FROM outbox AS m WHERE m.lane = ? AND m.action = ?"
             " AND m.seq IS NOT ?"
             " AND EXISTS (SELECT 1 FROM outbox AS a WHERE a.session_id IS m.session_id"
-            "   AND a.action = 'MeterValues' AND a.seq < m.seq)"
+            "   AND a.action = m.action AND a.seq < m.seq)"
             " AND EXISTS (SELECT 1 FROM outbox AS b WHERE b.session_id IS m.session_id"
-            "   AND b.action = 'MeterValues' AND b.seq > m.seq)"
+            "   AND b.action = m.action AND b.seq > m.seq)"
             " ORDER BY m.seq LIMIT ?",
-            (Lane.TRANSACTION, exclude, limit),
+            (Lane.TRANSACTION, action, exclude, limit),
         )
         return [_message(row) for row in rows]
 

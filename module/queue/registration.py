@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Any, Protocol
 
+from module.clock import Clock
 from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
-from module.queue.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ AcceptedCallback = Callable[[dict[str, Any]], Awaitable[None] | None]
 class BootLink(Protocol):
     """What the registration needs of the link."""
 
-    connected: bool
+    @property
+    def connected(self) -> bool: ...
 
     async def wait_connected(self) -> None: ...
 

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from module.core.authorization import AuthorizationSettings, Authorizer, validation_result
+from module.core.authorization import AuthorizationSettings, Authorizer
+from module.impl.validation import validation_result
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -3,14 +3,15 @@ for a PowerLoss stop."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from module.core.meter_values import Measurement
-from module.core.transactions import MeterSettings, TransactionManager
+from module.core.profiles.core.transactions import MeterSettings, TransactionManager
 from module.queue.database import Database
-from module.queue.transactions import TransactionStore
+from module.v16.transactions import TransactionStore
 
 ENERGY = ["Energy.Active.Import.Register"]
 
@@ -51,9 +52,9 @@ def manager(tmp_path):
     journal = TransactionStore(Database.open(tmp_path, "cp"))
     settings = MeterSettings(sample_interval=0, sampled_data=ENERGY, stop_sampled_data=[], aligned_data=ENERGY,
                              stop_aligned_data=[])
-    tm = TransactionManager(RecordingQueue(journal), journal, charger=None, events=RecordingEvents(),
+    tm = TransactionManager(RecordingQueue(journal), journal, evse=None, events=RecordingEvents(),
                             meter_settings=lambda: settings, stop_on_invalid_id=lambda: True,
-                            remember_id_tag=lambda *_: None)
+                            remember_id_tag=lambda *_: None, spawn=asyncio.ensure_future)
     yield tm
     for transaction in tm.active.values():
         transaction.sampler.cancel()

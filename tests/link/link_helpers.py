@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from websockets.asyncio.server import ServerConnection, serve
 
-from module.link.backoff import Clock
+from module.clock import SystemClock
 from module.link.link import OcppLink
 
 
@@ -94,7 +94,7 @@ class Csms:
         return f"{scheme}{host}:{self.port}/ocpp"
 
 
-class FakeClock(Clock):
+class FakeClock(SystemClock):
     """Back-off waits recorded and skipped: tests see the delays without waiting them."""
 
     def __init__(self) -> None:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from module.clock import Clock
 from module.link.link import OcppLink
-from module.link.protocol import OCPP16
 from module.link.settings import LinkSettings
-from module.queue.clock import Clock
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
+from module.v16.transaction_policy import V16TransactionPolicy
 from tests.queue.csms_peer import CsmsPeer
 
 BOOT = {"chargePointVendor": "QueueTests", "chargePointModel": "Loopback"}
@@ -58,7 +58,7 @@ async def station(tmp_path: Path, csms: CsmsPeer) -> AsyncIterator[StationFactor
         link = OcppLink(link_settings(csms.uri, call_timeout))
         responses: list[dict[str, Any]] = []
         queue = MessageQueue(
-            db, link, settings or QueueSettings(), OCPP16,
+            db, link, settings or QueueSettings(), V16TransactionPolicy(db),
             boot_payload=lambda: dict(BOOT), on_boot_accepted=responses.append, clock=clock,
         )
         made.append(Station(db, link, queue, responses))

@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 from module.link.link import OcppLink
-from module.link.protocol import OCPP16
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
+from module.v16.transaction_policy import V16TransactionPolicy
 from tests.queue.conftest import BOOT, link_settings
 from tests.queue.messages import meter_values, start_transaction, stop_transaction
 
@@ -22,7 +22,7 @@ from tests.queue.messages import meter_values, start_transaction, stop_transacti
 async def main(db_dir: str, uri: str, mode: str, count: int) -> None:
     db = Database.open(db_dir, "CP1")
     link = OcppLink(link_settings(uri))
-    queue = MessageQueue(db, link, QueueSettings(), OCPP16, boot_payload=lambda: dict(BOOT),
+    queue = MessageQueue(db, link, QueueSettings(), V16TransactionPolicy(db), boot_payload=lambda: dict(BOOT),
                          on_boot_accepted=lambda response: None)
 
     def report(action: str) -> Any:
@@ -30,7 +30,7 @@ async def main(db_dir: str, uri: str, mode: str, count: int) -> None:
             print(f"result {action} queued={queue.queued()}", flush=True)
         return callback
 
-    for action in OCPP16.transactional_actions:
+    for action in V16TransactionPolicy.transactional_actions:
         queue.on_transactional_result(action, report(action))
     if mode == "meter":
         for number in range(count):

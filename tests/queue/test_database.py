@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from module.link.link import OcppLink
-from module.link.protocol import OCPP16
 from module.queue.database import Database, DatabaseFull
 from module.queue.message_queue import MessageQueue, QueueSettings
-from module.queue.transactions import TransactionState, TransactionStore
+from module.v16.transaction_policy import V16TransactionPolicy
+from module.v16.transactions import TransactionState, TransactionStore
 from tests.queue.conftest import BOOT, link_settings
 from tests.queue.messages import meter_values, start_transaction
 
@@ -72,7 +72,7 @@ def test_file_failing_the_integrity_check_is_moved_aside(tmp_path: Path) -> None
 async def test_full_disk_makes_enqueueing_fail_loudly_and_keeps_what_was_stored(tmp_path: Path) -> None:
     db = Database.open(tmp_path, "CP1")
     link = OcppLink(link_settings("127.0.0.1:1"))
-    queue = MessageQueue(db, link, QueueSettings(), OCPP16, boot_payload=lambda: dict(BOOT),
+    queue = MessageQueue(db, link, QueueSettings(), V16TransactionPolicy(db), boot_payload=lambda: dict(BOOT),
                          on_boot_accepted=lambda response: None)
     pages = db.conn.execute("PRAGMA page_count").fetchone()[0]
     db.conn.execute(f"PRAGMA max_page_count = {pages + 3}")

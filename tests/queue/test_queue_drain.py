@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from module.queue.clock import ManualClock
 from module.queue.message_queue import Offline, QueueSettings
-from module.queue.transactions import TransactionState
+from module.v16.transactions import TransactionState
+from tests.manual_clock import ManualClock
 from tests.queue.conftest import StationFactory
 from tests.queue.csms_peer import CallError, CsmsPeer
 from tests.queue.messages import meter_values, number_of, start_transaction, stop_transaction
@@ -42,7 +42,7 @@ async def test_offline_transaction_gets_the_real_id_everywhere(csms: CsmsPeer, s
     stops = Results()
     cp.queue.on_transactional_result("StopTransaction", stops)
     await cp.queue.enqueue_transactional("StartTransaction", start_transaction(), session_id="S1")
-    placeholder = cp.queue.placeholder_transaction_id("S1")
+    placeholder = cp.queue.policy.store.get("S1").placeholder_id
     assert placeholder < 0
     for number in range(5):
         await cp.queue.enqueue_transactional("MeterValues", meter_values(number), session_id="S1")
@@ -55,12 +55,12 @@ async def test_offline_transaction_gets_the_real_id_everywhere(csms: CsmsPeer, s
     csms.online = True
     await stops.wait(1)
 
-    real = cp.queue.transactions.get("S1").csms_transaction_id
+    real = cp.queue.policy.store.get("S1").csms_transaction_id
     assert real is not None and real > 0
     assert [p["transactionId"] for p in csms.of("MeterValues")] == [real] * 5
     assert csms.of("StopTransaction")[0]["transactionId"] == real
     assert csms.actions()[1:] == ["StartTransaction", *["MeterValues"] * 5, "StopTransaction"]
-    assert cp.queue.transactions.get("S1").state is TransactionState.FINISHED
+    assert cp.queue.policy.store.get("S1").state is TransactionState.FINISHED
 
 
 async def test_messages_after_the_start_was_confirmed_carry_the_real_id(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from module.queue.database import Database
-from module.queue.transactions import TransactionState, TransactionStore
+from module.v16.transactions import TransactionState, TransactionStore
 from tests.queue.csms_peer import CsmsPeer, Hold
 from tests.queue.messages import number_of
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from module.queue.clock import ManualClock
 from module.queue.message_queue import QueueSettings
-from module.queue.transactions import TransactionState
+from module.v16.transactions import TransactionState
+from tests.manual_clock import ManualClock
 from tests.queue.conftest import StationFactory
 from tests.queue.csms_peer import CallError, CsmsPeer, Hold
 from tests.queue.messages import meter_values, number_of, start_transaction, stop_transaction
@@ -102,7 +102,7 @@ async def test_start_dropped_after_its_attempts_takes_its_messages_with_it(
     assert results["MeterValues"].responses() == [None, None, {}]
     assert csms.actions() == ["BootNotification", "StartTransaction", "StartTransaction", "MeterValues"]
     assert number_of(csms.of("MeterValues")[0]) == 99
-    transaction = cp.queue.transactions.get("S1")
+    transaction = cp.queue.policy.store.get("S1")
     assert transaction.state is TransactionState.DROPPED
     assert "StartTransaction dropped after 2 attempts" in (transaction.note or "")
     dropped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("DROPPED")]

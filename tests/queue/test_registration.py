@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from module.queue.clock import ManualClock
 from module.queue.message_queue import Offline, QueueSettings
 from module.queue.registration import RegistrationStatus
+from tests.manual_clock import ManualClock
 from tests.queue.conftest import StationFactory
 from tests.queue.csms_peer import CsmsPeer
 from tests.queue.messages import meter_values

@@ -1,4 +1,4 @@
-"""Transactions: StartTransaction / MeterValues / StopTransaction from EVSE session events, durable end to end.
+"""Transaction messages: StartTransaction / MeterValues / StopTransaction, durable end to end.
 
 Every transaction message goes through the queue's transactional lane, so it is on disk before it is sent and
 survives network loss and power loss. Until the CSMS answers StartTransaction the transaction carries the
@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from module.clock import Clock, monotonic_clock
 from module.core.meter_values import Measurement, energy_wh, sampled_values
-from module.core.ports import ChargerPort, EventPort
+from module.core.ports import EventPort, EvsePort
 from module.core.stop_reasons import ocpp_stop_reason
 from module.core.timestamps import utc_now
-from module.queue.transactions import Transaction as StoredTransaction
-from module.queue.transactions import TransactionStore
+from module.v16.transactions import Transaction as StoredTransaction
+from module.v16.transactions import TransactionStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class Transaction:
     transaction_id: int
     reservation_id: int | None = None
     stop_data: list[dict[str, Any]] = field(default_factory=list)
-    sampler: asyncio.Task | None = None
+    sampler: asyncio.Task[None] | None = None
     id_tag_info: dict[str, Any] | None = None
 
 
@@ -57,23 +57,29 @@ class MeterSettings:
 METER_JOURNAL_PERIOD_S = 10.0
 
 
+RememberIdTag = Callable[[str, dict[str, Any]], None]
+"""Feeds the authorization cache with an idTagInfo the CSMS sent."""
+
+
 class TransactionManager:
-    def __init__(self, queue: TransactionQueue, journal: TransactionStore, charger: ChargerPort,
+    def __init__(self, queue: TransactionQueue, journal: TransactionStore, evse: EvsePort,
                  events: EventPort, meter_settings: Callable[[], MeterSettings],
-                 stop_on_invalid_id: Callable[[], bool], remember_id_tag: Callable[[str, dict[str, Any]], None]):
+                 stop_on_invalid_id: Callable[[], bool], remember_id_tag: RememberIdTag,
+                 spawn: Callable[[Awaitable[Any]], None], clock: Clock = monotonic_clock) -> None:
         self._queue = queue
         self._journal = journal
-        self._charger = charger
+        self._evse = evse
         self._events = events
         self._meter_settings = meter_settings
         self._stop_on_invalid_id = stop_on_invalid_id
         self._remember_id_tag = remember_id_tag
+        self._spawn = spawn
+        self._clock = clock
         self.active: dict[int, Transaction] = {}
         self.measurements: dict[int, Measurement] = {}
         self._by_session: dict[str, Transaction] = {}
         self._journal_written: dict[str, float] = {}
         self.stopped: dict[str, asyncio.Event] = {}
-        self._background: set[asyncio.Task] = set()
 
     # -- meter readings -------------------------------------------------------------------------------------
     def on_measurement(self, connector_id: int, measurement: Measurement) -> None:
@@ -81,12 +87,13 @@ class TransactionManager:
         transaction = self.active.get(connector_id)
         if transaction is None:
             return
-        if time.monotonic() - self._journal_written.get(transaction.session_id, 0.0) >= METER_JOURNAL_PERIOD_S:
+        last = self._journal_written.get(transaction.session_id)
+        if last is None or self._clock.monotonic() - last >= METER_JOURNAL_PERIOD_S:
             self._journal_meter(transaction, measurement)
 
     def _journal_meter(self, transaction: Transaction, measurement: Measurement) -> None:
         """Keep the reading on disk for a PowerLoss stop (throttled for disk wear, forced for MeterValues)."""
-        self._journal_written[transaction.session_id] = time.monotonic()
+        self._journal_written[transaction.session_id] = self._clock.monotonic()
         self._journal.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
@@ -148,7 +155,7 @@ class TransactionManager:
         """Sample.Periodic MeterValues every MeterValueSampleInterval while the transaction runs."""
         while True:
             interval = self._meter_settings().sample_interval
-            await asyncio.sleep(interval if interval > 0 else 1.0)
+            await self._clock.sleep(interval if interval > 0 else 1.0)
             if interval <= 0:
                 continue
             settings = self._meter_settings()
@@ -211,8 +218,10 @@ class TransactionManager:
                                        transaction.transaction_id if transaction.transaction_id > 0 else None)
 
     # -- CSMS answers ---------------------------------------------------------------------------------------
-    async def on_start_result(self, session_id: str, request: dict[str, Any], response: dict[str, Any] | None
-                              ) -> None:
+    async def on_start_result(self, session_id: str | None, request: dict[str, Any],
+                              response: dict[str, Any] | None) -> None:
+        if session_id is None:
+            return
         transaction = self._by_session.get(session_id)
         if response is None:
             log.error("StartTransaction of session %s was dropped after its last attempt", session_id)
@@ -233,28 +242,28 @@ class TransactionManager:
             log.info("CSMS did not accept the idTag of transaction %s (%s)", transaction_id, info.get("status"))
             self._events.validate_result_update(connector_id, info)
             # Run apart from the queue's result callback so that slow EVSE commands never hold up the lane.
-            task = asyncio.ensure_future(self._deauthorize(connector_id))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn(self._deauthorize(connector_id))
 
     async def _deauthorize(self, connector_id: int) -> None:
         """Pause at once; stop with DeAuthorized when StopTransactionOnInvalidId says so, even if pausing failed."""
         try:
-            await self._charger.pause_charging(connector_id)
+            await self._evse.pause_charging(connector_id)
         except Exception as error:
             log.warning("pause after a refused idTag on connector %s failed: %s", connector_id, error)
         if self._stop_on_invalid_id():
             try:
-                await self._charger.stop_transaction(connector_id, "DeAuthorized")
+                await self._evse.stop_transaction(connector_id, "DeAuthorized")
             except Exception as error:
                 log.warning("DeAuthorized stop on connector %s failed: %s", connector_id, error)
 
-    async def on_stop_result(self, session_id: str, request: dict[str, Any], response: dict[str, Any] | None
-                             ) -> None:
+    async def on_stop_result(self, session_id: str | None, request: dict[str, Any],
+                             response: dict[str, Any] | None) -> None:
+        if session_id is None:
+            return
         if response and response.get("idTagInfo") and request.get("idTag"):
             self._remember_id_tag(request["idTag"], response["idTagInfo"])
         transaction = self._by_session.pop(session_id, None)
-        stored = self._journal.get(session_id) if session_id else None
+        stored = self._journal.get(session_id)
         connector_id = transaction.connector_id if transaction else stored.connector_id if stored else None
         if connector_id is not None:
             self._events.transaction_event_response(

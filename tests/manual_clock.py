@@ -1,22 +1,10 @@
-"""Monotonic time for retries and delays, injectable so tests can move time instead of sleeping.
-
-The shape is the link's (`module.link.backoff.Clock`: `monotonic()` and `sleep()`), so one clock drives both.
-"""
+"""A clock for tests that only moves when told to (the shape of `module.clock.Clock`)."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
-from typing import Protocol
-
-
-class Clock(Protocol):
-    """Monotonic seconds and a sleep on the same scale; a wall clock set by the CSMS never moves it."""
-
-    def monotonic(self) -> float: ...
-
-    async def sleep(self, seconds: float) -> None: ...
 
 
 class ManualClock:

@@ -1,4 +1,4 @@
-"""Transactions as the charge point knows them: local placeholder id until the CSMS assigns one.
+"""OCPP 1.6 transactions as the charge point knows them: local placeholder id until the CSMS assigns one.
 
 The queue writes the ids and the stop data here in the same database transaction as the messages, and the
 charge point core reads `unfinished()` after a power loss to resume or close what was running.

@@ -1,0 +1,86 @@
+"""What every service of the core is handed: the shared parts, typed, and nothing else.
+
+Services keep their own state; what they share lives here once (configuration, ports, queue, link state,
+connector statuses, the transaction table, the clock and a task spawner), so no service reaches into another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from module.clock import Clock
+from module.config.charge_point_config import ChargePointConfig
+from module.core.inputs import BootInfo
+from module.core.ports import Ports
+from module.core.status_notifier import StatusNotifier
+from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
+from module.queue.database import Database
+from module.queue.message_queue import MessageQueue, Offline
+from module.v16.transactions import TransactionStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+NOT_DELIVERED = (Offline, LinkDown, CallTimeout, CallErrorReceived, InvalidPayload)
+
+
+@dataclass
+class CoreContext:
+    cfg: ChargePointConfig
+    ports: Ports
+    db: Database
+    """The charge point's SQLite file: each service registers the migrations of its own tables."""
+    queue: MessageQueue
+    notifier: StatusNotifier
+    transactions: TransactionStore
+    clock: Clock
+    connector_ids: list[int]
+    online: Callable[[], bool]
+    """The link is up and the CSMS accepted the boot: a CALL can be answered now."""
+    boot_info: BootInfo
+    stop_charge_point: Callable[[], Awaitable[None]]
+    """Ends the OCPP side (before a reset hands over to the system module)."""
+    reset_stop_delay: float = 0.0
+    triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
+    """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def key(self, name: str, default: Any) -> Any:
+        """A configuration key's value, or `default` when the key is absent or unset."""
+        value = self.cfg.get(name)
+        return default if value is None else value
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Run `work` apart from the caller (e.g. a slow EVSE command off the queue's lane), keeping a
+        reference so it is not collected, and logging what it raises."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
+    async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """A normal-lane CALL; None (logged) when it was not answered: offline, refused or timed out."""
+        try:
+            return await self.queue.send(action, payload)
+        except NOT_DELIVERED as error:
+            log.info("%s not delivered: %s", action, error)
+            return None
+
+
+async def command(name: str, work: Awaitable[T], failed: T) -> T:
+    """A command of a required module; when it fails the operation answers truthfully with `failed`
+    (Rejected, UnlockFailed ...) and the failure is logged once, here."""
+    try:
+        return await work
+    except Exception as error:
+        log.warning("command %s failed: %s: %s", name, type(error).__name__, error)
+        return failed

@@ -1,1 +1,0 @@
-"""Core profile operations initiated by the CSMS."""

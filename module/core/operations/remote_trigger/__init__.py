@@ -1,1 +1,0 @@
-"""RemoteTrigger profile: TriggerMessage."""

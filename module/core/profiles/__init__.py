@@ -1,0 +1,18 @@
+"""The registered feature profiles. Adding one: a package beside these with its PROFILE, and a line here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from module.core.profile import Profile
+from module.core.profiles import core, remote_trigger
+
+PROFILES: tuple[Profile[Any], ...] = (
+    core.PROFILE,
+    remote_trigger.PROFILE,
+)
+
+
+def profile_names() -> tuple[str, ...]:
+    """What SupportedFeatureProfiles may list."""
+    return tuple(profile.name for profile in PROFILES)

@@ -1,0 +1,114 @@
+"""The CSMS acting on the charger: remote start and stop, unlock, reset, and DataTransfer both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from module.clock import wait_for
+from module.core.connector_status import Status
+from module.core.context import CoreContext, command
+from module.core.profile import ServiceBase
+from module.core.profiles.core.sessions import TransactionService
+
+log = logging.getLogger(__name__)
+
+_CANNOT_START = {Status.UNAVAILABLE, Status.FAULTED, Status.FINISHING}
+RESET_WAIT_DEFAULT_S = 60
+
+
+class RemoteControlService(ServiceBase):
+    def __init__(self, ctx: CoreContext, transactions: TransactionService) -> None:
+        self._ctx = ctx
+        self._transactions = transactions
+
+    # -- RemoteStartTransaction / RemoteStopTransaction / UnlockConnector -------------------------------------
+    def can_start(self, connector_id: int) -> bool:
+        """No transaction runs and the connector is neither out of service, faulted nor finishing."""
+        return (not self._transactions.running(connector_id)
+                and self._ctx.notifier.status(connector_id) not in _CANNOT_START)
+
+    async def remote_start(self, id_tag: str, connector_id: int | None) -> bool:
+        """The idTag goes to the charger's auth module as a token from the CSMS."""
+        prevalidated = not self._ctx.cfg.get("AuthorizeRemoteTxRequests")
+        try:
+            await self._ctx.ports.auth.provide_token(id_tag, [connector_id] if connector_id else None, prevalidated)
+        except Exception as error:
+            log.warning("command provide_token failed: %s: %s", type(error).__name__, error)
+            return False
+        return True
+
+    async def remote_stop(self, transaction_id: int) -> bool:
+        for connector_id, transaction in list(self._transactions.manager.active.items()):
+            if self._transactions.manager.wire_id(transaction) == transaction_id:
+                return await command("stop_transaction",
+                                     self._ctx.ports.evse.stop_transaction(connector_id, "Remote"), False)
+        return False
+
+    async def unlock(self, connector_id: int) -> bool:
+        evse = self._ctx.ports.evse
+
+        async def stop_and_unlock() -> bool:
+            if self._transactions.running(connector_id):
+                await evse.stop_transaction(connector_id, "UnlockCommand")
+            return await evse.force_unlock(connector_id)
+        return await command("force_unlock", stop_and_unlock(), False)
+
+    # -- Reset --------------------------------------------------------------------------------------------------
+    async def reset_allowed(self, reset_type: str) -> bool:
+        return await command("is_reset_allowed", self._ctx.ports.system.is_reset_allowed(reset_type), False)
+
+    async def reset(self, reset_type: str) -> None:
+        """Stop every transaction, wait for their StopTransaction confirmations (bounded), stop OCPP, reset."""
+        reason = "HardReset" if reset_type == "Hard" else "SoftReset"
+        manager = self._transactions.manager
+        waits = []
+        for connector_id, transaction in list(manager.active.items()):
+            waits.append(manager.stopped[transaction.session_id].wait())
+            await command("stop_transaction", self._ctx.ports.evse.stop_transaction(connector_id, reason), False)
+        if waits:
+            timeout = self._ctx.key("WaitForStopTransactionsOnResetTimeout", RESET_WAIT_DEFAULT_S)
+            try:
+                await wait_for(self._ctx.clock, asyncio.gather(*waits), timeout)
+            except TimeoutError:
+                log.warning("reset goes ahead without every StopTransaction confirmed (waited %s s)", timeout)
+        if self._ctx.reset_stop_delay:
+            await self._ctx.clock.sleep(self._ctx.reset_stop_delay)
+        await self._ctx.stop_charge_point()
+        await command("reset", self._ctx.ports.system.reset(reset_type), None)
+
+    # -- DataTransfer -------------------------------------------------------------------------------------------
+    async def data_transfer_from_csms(self, payload: dict[str, Any]) -> dict[str, Any]:
+        request = {"vendor_id": payload["vendorId"]}
+        if payload.get("messageId") is not None:
+            request["message_id"] = payload["messageId"]
+        if payload.get("data") is not None:
+            request["data"] = payload["data"]
+        try:
+            answer = await self._ctx.ports.data_transfer.data_transfer(request)
+        except Exception as error:
+            log.warning("command data_transfer failed: %s: %s", type(error).__name__, error)
+            return {"status": "Rejected"}
+        if answer is None:
+            return {"status": "UnknownVendorId"}
+        response = {"status": answer.get("status", "Rejected")}
+        if answer.get("data") is not None:
+            response["data"] = answer["data"]
+        return response
+
+    async def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data: str | None
+                                    ) -> dict[str, Any]:
+        """A DataTransfer the charger's modules send; status Offline when the CSMS could not answer."""
+        payload = {"vendorId": vendor_id}
+        if message_id is not None:
+            payload["messageId"] = message_id
+        if data is not None:
+            payload["data"] = data
+        response = await self._ctx.send("DataTransfer", payload)
+        if response is None:
+            return {"status": "Offline"}
+        result = {"status": response["status"]}
+        if response.get("data") is not None:
+            result["data"] = response["data"]
+        return result
