@@ -64,7 +64,7 @@ class ChargePoint:
                                   minimum_duration=lambda: cfg.get("MinimumStatusDuration") or 0,
                                   enabled=lambda: self.queue.registration.accepted, clock=clock)
         self.context = CoreContext(
-            cfg=cfg, ports=ports, db=db, queue=self.queue, notifier=notifier, transactions=policy.store,
+            cfg=cfg, ports=ports, db=db, queue=self.queue, notifier=notifier, transaction_store=policy.store,
             clock=clock, connector_ids=connector_ids,
             online=lambda: link.connected and self.queue.registration.accepted, boot_info=boot_info,
             stop_charge_point=self.stop, reset_stop_delay=reset_stop_delay)

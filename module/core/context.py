@@ -37,7 +37,7 @@ class CoreContext:
     """The charge point's SQLite file: each service registers the migrations of its own tables."""
     queue: MessageQueue
     notifier: StatusNotifier
-    transactions: TransactionStore
+    transaction_store: TransactionStore
     clock: Clock
     connector_ids: list[int]
     online: Callable[[], bool]
@@ -49,11 +49,6 @@ class CoreContext:
     triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
     """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def key(self, name: str, default: Any) -> Any:
-        """A configuration key's value, or `default` when the key is absent or unset."""
-        value = self.cfg.get(name)
-        return default if value is None else value
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Run `work` apart from the caller (e.g. a slow EVSE command off the queue's lane), keeping a

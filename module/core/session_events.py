@@ -14,8 +14,6 @@ SIMPLE: dict[str, Event] = {
     "ReservationEnd": Event.RESERVATION_END,
 }
 
-# Events that carry no OCPP 1.6 status change of their own.
-IGNORED = {"Authorized", "Deauthorized", "AuthRequired", "PrepareCharging", "StoppingCharging", "ChargingFinished"}
 
 
 def session_started_event(state: Status, reason: str | None) -> Event | None:

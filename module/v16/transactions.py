@@ -112,19 +112,11 @@ class TransactionStore:
     def get(self, session_id: str) -> Transaction | None:
         return self._one("session_id = ?", session_id)
 
-    def by_transaction_id(self, transaction_id: int) -> Transaction | None:
-        """Find by the id on the wire: the CSMS id, or a placeholder for a not yet confirmed start."""
-        column = "placeholder_id" if transaction_id < 0 else "csms_transaction_id"
-        return self._one(f"{column} = ? ORDER BY rowid DESC", transaction_id)
-
     def unfinished(self) -> list[Transaction]:
         """Transactions whose stop the CSMS has not confirmed: what power-loss recovery looks at."""
         return self._many(
             "state IN (?, ?) ORDER BY rowid", TransactionState.ACTIVE, TransactionState.STOPPING
         )
-
-    def on_connector(self, connector_id: int) -> list[Transaction]:
-        return self._many("connector_id = ? ORDER BY rowid", connector_id)
 
     def record_meter(self, session_id: str, value: float, time: str) -> None:
         """Latest energy register reading, so a PowerLoss stop after a reboot has a sensible meterStop."""

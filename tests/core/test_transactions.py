@@ -1,4 +1,4 @@
-"""TransactionManager with a real transaction journal and a recording queue: what goes where, and what is kept
+"""TransactionManager with a real transaction store and a recording queue: what goes where, and what is kept
 for a PowerLoss stop."""
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ def reading(wh: float) -> Measurement:
 
 
 class RecordingQueue:
-    """Stands in for MessageQueue: opens the journal row on StartTransaction as the real queue does."""
+    """Stands in for MessageQueue: opens the transaction row on StartTransaction as the real queue does."""
 
-    def __init__(self, journal: TransactionStore) -> None:
-        self.journal = journal
+    def __init__(self, store: TransactionStore) -> None:
+        self.store = store
         self.enqueued: list[tuple[str, dict[str, Any], str | None]] = []
 
     async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str | None = None
                                     ) -> int:
         if action == "StartTransaction" and session_id is not None:
-            self.journal.open(session_id, payload["connectorId"], payload["idTag"], payload["meterStart"],
+            self.store.open(session_id, payload["connectorId"], payload["idTag"], payload["meterStart"],
                               payload["timestamp"])
         self.enqueued.append((action, payload, session_id))
         return len(self.enqueued)
@@ -49,10 +49,10 @@ class RecordingEvents:
 
 @pytest.fixture
 def manager(tmp_path):
-    journal = TransactionStore(Database.open(tmp_path, "cp"))
+    store = TransactionStore(Database.open(tmp_path, "cp"))
     settings = MeterSettings(sample_interval=0, sampled_data=ENERGY, stop_sampled_data=[], aligned_data=ENERGY,
                              stop_aligned_data=[])
-    tm = TransactionManager(RecordingQueue(journal), journal, evse=None, events=RecordingEvents(),
+    tm = TransactionManager(RecordingQueue(store), store, evse=None, events=RecordingEvents(),
                             meter_settings=lambda: settings, stop_on_invalid_id=lambda: True,
                             remember_id_tag=lambda *_: None, spawn=asyncio.ensure_future)
     yield tm
@@ -72,9 +72,9 @@ async def test_every_meter_values_of_a_transaction_is_journaled_for_a_power_loss
     await manager.start(1, "s1", "TAG", 1000, "2026-01-01T00:00:00Z")
     manager.on_measurement(1, reading(1500))  # journaled: the first reading inside the transaction
     manager.on_measurement(1, reading(2000))  # throttled: not written on its own
-    assert manager._journal.get("s1").last_meter_value == 1500
+    assert manager._store.get("s1").last_meter_value == 1500
     await manager.send_meter_values(1, ENERGY, "Sample.Periodic")
-    assert manager._journal.get("s1").last_meter_value == 2000
+    assert manager._store.get("s1").last_meter_value == 2000
 
 
 async def test_stop_confirmation_answers_the_ended_event_with_its_connector(manager):

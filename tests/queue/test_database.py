@@ -109,8 +109,8 @@ def test_placeholder_ids_are_negative_unique_and_survive_a_restart(tmp_path: Pat
     db = Database.open(tmp_path, "CP1")
     store = TransactionStore(db)
     assert store.open("S3", 1, "TAG3", 0, None).placeholder_id == -3
-    assert store.by_transaction_id(4711).session_id == "S1"
-    assert store.by_transaction_id(-2).last_meter_value == 1234.5
+    assert store.get("S1").csms_transaction_id == 4711
+    assert store.get("S2").last_meter_value == 1234.5
     store.record_stop("S1", 500, "2026-01-01T01:00:00Z", "Local")
     store.set_state("S1", TransactionState.FINISHED)
     assert [t.session_id for t in store.unfinished()] == ["S2", "S3"]

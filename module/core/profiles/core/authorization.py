@@ -62,14 +62,14 @@ class AuthorizationService(ServiceBase):
                                      send_authorize=self._send_authorize)
 
     def _settings(self) -> AuthorizationSettings:
-        key = self._ctx.key
+        cfg = self._ctx.cfg
         return AuthorizationSettings(
-            local_pre_authorize=bool(key("LocalPreAuthorize", False)),
-            local_authorize_offline=bool(key("LocalAuthorizeOffline", False)),
-            allow_offline_tx_for_unknown_id=bool(key("AllowOfflineTxForUnknownId", False)),
-            cache_enabled=bool(key("AuthorizationCacheEnabled", False)),
-            local_list_enabled="LocalAuthListManagement" in self._ctx.cfg.supported_profiles
-            and bool(key("LocalAuthListEnabled", False)))
+            local_pre_authorize=cfg.get("LocalPreAuthorize"),
+            local_authorize_offline=cfg.get("LocalAuthorizeOffline"),
+            allow_offline_tx_for_unknown_id=bool(cfg.get("AllowOfflineTxForUnknownId")),
+            cache_enabled=bool(cfg.get("AuthorizationCacheEnabled")),
+            local_list_enabled="LocalAuthListManagement" in cfg.supported_profiles
+            and cfg.get("LocalAuthListEnabled"))
 
     async def _send_authorize(self, id_tag: str) -> dict[str, Any] | None:
         response = await self._ctx.send("Authorize", {"idTag": id_tag})

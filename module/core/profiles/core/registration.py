@@ -67,7 +67,7 @@ class RegistrationService(ServiceBase):
     async def _heartbeat_loop(self) -> None:
         await self._ctx.queue.registration.wait_accepted()
         while True:
-            interval = self._ctx.key("HeartbeatInterval", 0)
+            interval = self._ctx.cfg.get("HeartbeatInterval")
             self._interval_changed.clear()
             with contextlib.suppress(TimeoutError):
                 await wait_for(self._ctx.clock, self._interval_changed.wait(), interval if interval > 0 else None)

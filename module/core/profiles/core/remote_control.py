@@ -15,7 +15,6 @@ from module.core.profiles.core.sessions import TransactionService
 log = logging.getLogger(__name__)
 
 _CANNOT_START = {Status.UNAVAILABLE, Status.FAULTED, Status.FINISHING}
-RESET_WAIT_DEFAULT_S = 60
 
 
 class RemoteControlService(ServiceBase):
@@ -68,7 +67,7 @@ class RemoteControlService(ServiceBase):
             waits.append(manager.stopped[transaction.session_id].wait())
             await command("stop_transaction", self._ctx.ports.evse.stop_transaction(connector_id, reason), False)
         if waits:
-            timeout = self._ctx.key("WaitForStopTransactionsOnResetTimeout", RESET_WAIT_DEFAULT_S)
+            timeout = self._ctx.cfg.get("WaitForStopTransactionsOnResetTimeout")
             try:
                 await wait_for(self._ctx.clock, asyncio.gather(*waits), timeout)
             except TimeoutError:

@@ -27,8 +27,8 @@ class TransactionService(ServiceBase):
     def __init__(self, ctx: CoreContext, remember_id_tag: RememberIdTag) -> None:
         self._ctx = ctx
         self.manager = TransactionManager(
-            ctx.queue, ctx.transactions, ctx.ports.evse, ctx.ports.events, self._meter_settings,
-            stop_on_invalid_id=lambda: bool(ctx.key("StopTransactionOnInvalidId", True)),
+            ctx.queue, ctx.transaction_store, ctx.ports.evse, ctx.ports.events, self._meter_settings,
+            stop_on_invalid_id=lambda: bool(ctx.cfg.get("StopTransactionOnInvalidId")),
             remember_id_tag=remember_id_tag, spawn=ctx.spawn, clock=ctx.clock)
         ctx.queue.on_transactional_result("StartTransaction", self.manager.on_start_result)
         ctx.queue.on_transactional_result("StopTransaction", self.manager.on_stop_result)
@@ -38,18 +38,16 @@ class TransactionService(ServiceBase):
         self._unsubscribe = ctx.cfg.on_change("ClockAlignedDataInterval", lambda *_: self._aligned_changed.set())
 
     def _meter_settings(self) -> MeterSettings:
-        key = self._ctx.key
-        return MeterSettings(sample_interval=key("MeterValueSampleInterval", 0),
-                             sampled_data=key("MeterValuesSampledData", []),
-                             stop_sampled_data=key("StopTxnSampledData", []),
-                             aligned_data=key("MeterValuesAlignedData", []),
-                             stop_aligned_data=key("StopTxnAlignedData", []))
+        get = self._ctx.cfg.get
+        return MeterSettings(sample_interval=get("MeterValueSampleInterval"),
+                             sampled_data=get("MeterValuesSampledData"), stop_sampled_data=get("StopTxnSampledData"),
+                             aligned_data=get("MeterValuesAlignedData"), stop_aligned_data=get("StopTxnAlignedData"))
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:
         await self._recover()
         self._aligned = asyncio.create_task(
-            run_clock_aligned(lambda: self._ctx.key("ClockAlignedDataInterval", 0), self._clock_aligned,
+            run_clock_aligned(lambda: self._ctx.cfg.get("ClockAlignedDataInterval"), self._clock_aligned,
                               clock=self._ctx.clock, changed=self._aligned_changed), name="clock-aligned")
 
     async def stop(self) -> None:
@@ -69,7 +67,7 @@ class TransactionService(ServiceBase):
 
     async def _recover(self) -> None:
         """Resume transactions whose EVSE reported SessionResumed; stop the others with reason PowerLoss."""
-        for record in self._ctx.transactions.unfinished():
+        for record in self._ctx.transaction_store.unfinished():
             if record.state is not TransactionState.ACTIVE:
                 continue
             if record.session_id in self.resumed_sessions:
@@ -121,7 +119,7 @@ class TransactionService(ServiceBase):
                                 event.timestamp or utc_now(), event.id_tag)
         if event.reason != "EVDisconnected":
             self._ctx.notifier.handle(connector_id, Event.TRANSACTION_STOPPED_AND_USER_ACTION_REQUIRED)
-        elif self._ctx.key("UnlockConnectorOnEVSideDisconnect", True):
+        elif self._ctx.cfg.get("UnlockConnectorOnEVSideDisconnect"):
             try:
                 await self._ctx.ports.evse.force_unlock(connector_id)
             except Exception as error:
@@ -146,13 +144,13 @@ class TransactionService(ServiceBase):
 
     # -- meter values on a timer or on request ---------------------------------------------------------------
     async def _clock_aligned(self) -> None:
-        measurands = self._ctx.key("MeterValuesAlignedData", [])
+        measurands = self._ctx.cfg.get("MeterValuesAlignedData")
         if measurands:
             for connector_id in self._ctx.connector_ids:
                 await self.manager.send_meter_values(connector_id, measurands, "Sample.Clock")
 
     async def trigger_meter_values(self, connector_id: int | None) -> None:
         """TriggerMessage(MeterValues): one connector, or every connector when none (or 0) is given."""
-        measurands = self._ctx.key("MeterValuesSampledData", [])
+        measurands = self._ctx.cfg.get("MeterValuesSampledData")
         for cid in self._ctx.connector_ids if not connector_id else [connector_id]:
             await self.manager.send_meter_values(cid, measurands, "Trigger")

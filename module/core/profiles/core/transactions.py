@@ -62,12 +62,12 @@ RememberIdTag = Callable[[str, dict[str, Any]], None]
 
 
 class TransactionManager:
-    def __init__(self, queue: TransactionQueue, journal: TransactionStore, evse: EvsePort,
+    def __init__(self, queue: TransactionQueue, store: TransactionStore, evse: EvsePort,
                  events: EventPort, meter_settings: Callable[[], MeterSettings],
                  stop_on_invalid_id: Callable[[], bool], remember_id_tag: RememberIdTag,
                  spawn: Callable[[Awaitable[Any]], None], clock: Clock = monotonic_clock) -> None:
         self._queue = queue
-        self._journal = journal
+        self._store = store
         self._evse = evse
         self._events = events
         self._meter_settings = meter_settings
@@ -94,7 +94,7 @@ class TransactionManager:
     def _journal_meter(self, transaction: Transaction, measurement: Measurement) -> None:
         """Keep the reading on disk for a PowerLoss stop (throttled for disk wear, forced for MeterValues)."""
         self._journal_written[transaction.session_id] = self._clock.monotonic()
-        self._journal.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+        self._store.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
         measurement = self.measurements.get(connector_id)
@@ -105,7 +105,7 @@ class TransactionManager:
 
     def wire_id(self, transaction: Transaction) -> int:
         """The id known now (the queue puts the current one on every queued message and rewrites placeholders)."""
-        record = self._journal.get(transaction.session_id)
+        record = self._store.get(transaction.session_id)
         if record is not None:
             transaction.transaction_id = record.transaction_id
         return transaction.transaction_id
@@ -263,7 +263,7 @@ class TransactionManager:
         if response and response.get("idTagInfo") and request.get("idTag"):
             self._remember_id_tag(request["idTag"], response["idTagInfo"])
         transaction = self._by_session.pop(session_id, None)
-        stored = self._journal.get(session_id)
+        stored = self._store.get(session_id)
         connector_id = transaction.connector_id if transaction else stored.connector_id if stored else None
         if connector_id is not None:
             self._events.transaction_event_response(
