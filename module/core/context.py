@@ -1,7 +1,8 @@
 """What every service of the core is handed: the shared parts, typed, and nothing else.
 
 Services keep their own state; what they share lives here once (configuration, ports, queue, link state,
-connector statuses, the transaction table, the clock and a task spawner), so no service reaches into another.
+connector statuses, the transaction table, the clock, a task spawner and the local list authorization reads), so
+no service reaches into another.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 from module.clock import Clock
 from module.config.charge_point_config import ChargePointConfig
+from module.core.authorization import LocalListSlot
 from module.core.inputs import BootInfo
 from module.core.ports import Ports
 from module.core.status_notifier import StatusNotifier
@@ -48,6 +50,8 @@ class CoreContext:
     reset_stop_delay: float = 0.0
     triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
     """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
+    local_list: LocalListSlot = field(default_factory=LocalListSlot)
+    """The local authorization list as authorization reads it (installed by the LocalAuthListManagement profile)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, work: Awaitable[Any]) -> None:

@@ -39,6 +39,9 @@ class SimEvse:
     energy_wh: float = 1000.0
     session_id: str | None = None
     charging: bool = False
+    id_tag: str | None = None
+    """The card of the running transaction, and its group as the auth module learnt it."""
+    parent_id_tag: str | None = None
 
 
 @dataclass
@@ -57,14 +60,18 @@ class SimCharger:
     evses: dict[int, SimEvse] = field(default_factory=dict)
     _sessions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    _command_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    _seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.evses = {cid: SimEvse(cid) for cid in self.connector_ids}
 
     def _record(self, name: str, *args: Any) -> None:
         self.commands.append((name, args))
-        self._command_seen.set()
+        self._seen.set()
+
+    def _publish(self, name: str, *args: Any) -> None:
+        self.published.append((name, args))
+        self._seen.set()
 
     def called(self, name: str) -> list[tuple[Any, ...]]:
         return [args for command, args in self.commands if command == name]
@@ -72,9 +79,16 @@ class SimCharger:
     async def wait_called(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
         """The calls of command `name`, once there are at least `count`."""
         while len(self.called(name)) < count:
-            self._command_seen.clear()
-            await asyncio.wait_for(self._command_seen.wait(), 5)
+            self._seen.clear()
+            await asyncio.wait_for(self._seen.wait(), 5)
         return self.called(name)
+
+    async def wait_published(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
+        """What the core reported as `name` (transaction_event_response ...), once it did at least `count` times."""
+        while len(seen := [args for event, args in self.published if event == name]) < count:
+            self._seen.clear()
+            await asyncio.wait_for(self._seen.wait(), 5)
+        return seen
 
     # -- EvsePort -----------------------------------------------------------------------------------------
     async def stop_transaction(self, connector_id: int, reason: str, id_tag: str | None = None) -> bool:
@@ -122,22 +136,25 @@ class SimCharger:
 
     # -- EventPort ------------------------------------------------------------------------------------------
     def connection_changed(self, connected: bool) -> None:
-        self.published.append(("connection_changed", (connected,)))
+        self._publish("connection_changed", connected)
 
     def boot_notification_response(self, response: dict[str, Any]) -> None:
-        self.published.append(("boot_notification_response", (response,)))
+        self._publish("boot_notification_response", response)
 
     def transaction_event(self, *args: Any) -> None:
-        self.published.append(("transaction_event", args))
+        self._publish("transaction_event", *args)
 
     def transaction_event_response(self, *args: Any) -> None:
-        self.published.append(("transaction_event_response", args))
+        self._publish("transaction_event_response", *args)
 
-    def validate_result_update(self, *args: Any) -> None:
-        self.published.append(("validate_result_update", args))
+    def validate_result_update(self, connector_id: int, id_tag_info: dict[str, Any]) -> None:
+        """As EVerest's Auth module takes it: a parentIdTag from StartTransaction.conf joins the transaction."""
+        self._publish("validate_result_update", connector_id, id_tag_info)
+        if id_tag_info.get("parentIdTag"):
+            self.evses[connector_id].parent_id_tag = id_tag_info["parentIdTag"]
 
     def security_event(self, *args: Any) -> None:
-        self.published.append(("security_event", args))
+        self._publish("security_event", *args)
 
     # -- the car and the driver -----------------------------------------------------------------------------
     def reading(self, connector_id: int) -> dict[str, Any]:
@@ -157,7 +174,7 @@ class SimCharger:
     async def start(self, connector_id: int, id_tag: str) -> None:
         """The driver is authorized: the transaction starts and the car charges."""
         evse = self.evses[connector_id]
-        evse.charging = True
+        evse.charging, evse.id_tag, evse.parent_id_tag = True, id_tag, None
         await self.event(connector_id, "TransactionStarted", id_tag=id_tag, meter=self.reading(connector_id))
         await self.event(connector_id, "ChargingStarted")
 
@@ -166,6 +183,28 @@ class SimCharger:
         assert self.charge_point is not None
         self.evses[connector_id].energy_wh += wh
         self.charge_point.core.transactions.on_reading(connector_id, self.reading(connector_id))
+
+    async def swipe(self, connector_id: int, id_tag: str) -> str:
+        """A card at the reader of a plugged-in connector, handled as EVerest's Auth module does: the card of the
+        running transaction stops it at once; any other card is validated (the charge point's validate_token) and,
+        when valid, stops the transaction if it has the transaction's parentIdTag, else starts one on an idle
+        connector. Returns "Stopped", "Started", "NoConnectorAvailable" or the status that refused the card."""
+        assert self.charge_point is not None
+        evse = self.evses[connector_id]
+        if evse.charging and id_tag == evse.id_tag:
+            await self.finish(connector_id, "Local", id_tag)
+            return "Stopped"
+        info = await self.charge_point.core.authorization.validate(id_tag)
+        if info["status"] != "Accepted":
+            return str(info["status"])
+        if evse.charging:
+            if not info.get("parentIdTag") or info["parentIdTag"] != evse.parent_id_tag:
+                return "NoConnectorAvailable"
+            await self.finish(connector_id, "Local", id_tag)
+            return "Stopped"
+        await self.start(connector_id, id_tag)
+        evse.parent_id_tag = evse.parent_id_tag or info.get("parentIdTag")
+        return "Started"
 
     async def finish(self, connector_id: int, reason: str, id_tag: str | None = None) -> None:
         self.evses[connector_id].charging = False
@@ -195,6 +234,17 @@ class Station:
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
         """A CALL from the CSMS; returns the charge point's answer."""
         return await self.csms.call(CP_ID, action, payload)
+
+    async def go_offline(self) -> None:
+        """The CSMS goes away: the socket is closed and new handshakes are refused until `go_online`."""
+        self.csms.refuse_connections = True
+        await self.csms.drop()
+        await self.charge_point.link.wait_disconnected()
+
+    async def go_online(self) -> None:
+        """The CSMS takes handshakes again; returns once the charge point is connected."""
+        self.csms.refuse_connections = False
+        await self.charge_point.link.wait_connected()
 
 
 @asynccontextmanager

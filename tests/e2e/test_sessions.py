@@ -12,6 +12,7 @@ from typing import Any
 from framework import envelopes
 from sim.csms.records import REJECTED
 from tests.e2e import flows
+from tests.e2e.flows import go_offline, go_online
 from tests.e2e.harness import ChargerUnderTest
 from tests.e2e.probe import Probe
 
@@ -232,22 +233,9 @@ async def test_tc_071_cs_clock_aligned_meter_values(charger):
     assert clock and {v["measurand"] for v in clock} == {"Energy.Active.Import.Register"}
 
 
-async def go_offline(charger: ChargerUnderTest, probe: Probe) -> None:
-    """The CSMS goes away (socket closed, new handshakes refused) until `go_online`."""
-    seen = len(probe.vars["ocpp.is_connected"])
-    charger.csms.refuse_connections = True
-    await charger.csms.drop()
-    await probe.wait_var("ocpp.is_connected", lambda value: value is False, after=seen)
-
-
 async def refused_attempt(charger: ChargerUnderTest) -> None:
     """Until the charge point tried to reconnect once more (and was refused): about a second of offline time."""
     await charger.csms.wait_for_record(lambda r: r.kind == REJECTED, timeout=10, after_index=charger.csms.mark())
-
-
-def go_online(charger: ChargerUnderTest) -> int:
-    charger.csms.refuse_connections = False
-    return charger.csms.mark()
 
 
 def tx_calls(charger: ChargerUnderTest, after: int = 0) -> list[tuple[str, Any]]:
