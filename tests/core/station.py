@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from module.clock import Clock
 from module.config.loader import load_config
 from module.core.charge_point import ChargePoint
 from module.core.inputs import BootInfo, SessionEvent
@@ -197,19 +198,17 @@ class Station:
         return await self.csms.call(CP_ID, action, payload)
 
 
-@asynccontextmanager
-async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, config: dict[str, Any] | None = None,
-                  boot: bool = True) -> AsyncIterator[Station]:
-    """A started charge point with `connectors` connectors; `config` overlays the base ocpp-config.json
-    (section -> key -> value); with `boot` it returns once the CSMS accepted the BootNotification and every
-    connector's first StatusNotification arrived."""
-    overlay = {"Internal": {"ChargePointId": CP_ID, "CentralSystemURI": csms.url.removesuffix("/")}}
+def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connectors: int = 2,
+                       config: dict[str, Any] | None = None) -> tuple[ChargePoint, SimCharger]:
+    """The charge point `CP_ID` over the SQLite file in `tmp_path`, its ports played by a SimCharger; `config`
+    overlays the base ocpp-config.json (section -> key -> value)."""
+    overlay: dict[str, dict[str, Any]] = {"Internal": {"ChargePointId": CP_ID,
+                                                       "CentralSystemURI": csms_url.removesuffix("/")}}
     for section, keys in (config or {}).items():
         overlay.setdefault(section, {}).update(keys)
     user = write_json(tmp_path / "user-config.json", overlay)
     connector_ids = list(range(1, connectors + 1))
     cfg = load_config(BASE, user, number_of_connectors=connectors, implemented_profiles=profile_names())
-    clock = ManualClock()
     link = OcppLink(LinkSettings(central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=CP_ID,
                                  retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
     charger = SimCharger(connector_ids)
@@ -217,6 +216,16 @@ async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, confi
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
                                BootInfo(vendor="SimVendor", model="SimModel"), clock=clock)
     charger.charge_point = charge_point
+    return charge_point, charger
+
+
+@asynccontextmanager
+async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, config: dict[str, Any] | None = None,
+                  boot: bool = True) -> AsyncIterator[Station]:
+    """A started charge point with `connectors` connectors and a manual clock; with `boot` it returns once the
+    CSMS accepted the BootNotification and every connector's first StatusNotification arrived."""
+    clock = ManualClock()
+    charge_point, charger = build_charge_point(tmp_path, csms.url, clock, connectors=connectors, config=config)
     mark = csms.mark()
     await charge_point.start()
     if boot:
