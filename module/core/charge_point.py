@@ -141,8 +141,8 @@ class ChargePoint:
         for service in self.services.values():
             await service.on_session_event(connector_id, event)
 
-    async def _send_status(self, payload: dict[str, Any]) -> None:
-        await self.queue.send("StatusNotification", payload)
+    async def _send_status(self, payload: dict[str, Any], triggered: bool) -> None:
+        await self.queue.send("StatusNotification", payload, triggered=triggered)
 
     async def _boot_accepted(self, response: dict[str, Any]) -> None:
         await self.core.registration.boot_accepted(response)

@@ -62,10 +62,15 @@ class CoreContext:
         if not task.cancelled() and task.exception() is not None:
             log.error("background work failed", exc_info=task.exception())
 
-    async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-        """A normal-lane CALL; None (logged) when it was not answered: offline, refused or timed out."""
+    def registered(self) -> bool:
+        """The CSMS accepted the BootNotification (not Pending, not Rejected)."""
+        return self.queue.registration.accepted
+
+    async def send(self, action: str, payload: dict[str, Any], *, triggered: bool = False) -> dict[str, Any] | None:
+        """A normal-lane CALL; None (logged) when it was not answered: offline, refused or timed out.
+        `triggered`: the CSMS asked for it, so it may go out while the boot is Pending."""
         try:
-            return await self.queue.send(action, payload)
+            return await self.queue.send(action, payload, triggered=triggered)
         except NOT_DELIVERED as error:
             log.info("%s not delivered: %s", action, error)
             return None

@@ -11,6 +11,8 @@ ACTION = "RemoteStartTransaction"
 
 
 async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any]:
+    if not core.ctx.registered():
+        return {"status": "Rejected"}  # not while the boot is Pending (1.6 section 4.2)
     connector_id = request.get("connectorId")
     connectors = core.ctx.connector_ids
     if connector_id is not None and (connector_id not in connectors or not core.remote.can_start(connector_id)):
