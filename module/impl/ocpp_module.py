@@ -8,6 +8,7 @@ EVSEs, wait DelayOcppStart, read the boot reason, open the link and boot, then r
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -23,7 +24,7 @@ from module.core.charge_point import ChargePoint
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import profile_names
-from module.core.profiles.core.security_events import CRITICAL_SECURITY_EVENTS, within_limits
+from module.core.profiles.core.security_events import is_critical, within_limits
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
@@ -64,7 +65,7 @@ class OcppModule:
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
-        self._monitored: set[tuple[str, bool]] = set()
+        self._monitored: set[str] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
         self.failed = asyncio.Event()
         self._reported_failures: set[str] = set()
@@ -80,26 +81,38 @@ class OcppModule:
         return load_config(base, user, number_of_connectors=len(self.evses.evses),
                            implemented_profiles=profile_names())
 
-    def monitor_key(self, key: str, generic: bool = False) -> None:
-        """Publish `configuration_key` (or the generic `event_data`) whenever the key changes."""
-        if (key, generic) in self._monitored or self.config.spec(key) is None:
-            return
-        self._monitored.add((key, generic))
+    def monitor_key(self, key: str) -> None:
+        """Publish main's `configuration_key` whenever the key changes."""
+        if self._watch(key, f"configuration_key {key}"):
+            self.config.on_change(key, lambda _key, _value: self._publish_key(key))
 
-        async def publish(_key: str, _value: Any) -> None:
-            key_value = self.config.key_value(key)
-            if key_value is None:
-                return
-            if generic:
-                await self.mod.publish(ocpp_generic.IMPL, "event_data", {
-                    "component_variable": {"component": {"name": ""}, "variable": {"name": key}},
-                    "event_id": len(self._monitored), "timestamp": utc_now("milliseconds"), "trigger": "Delta",
-                    "actual_value": key_value["value"], "event_notification_type": "CustomMonitor"})
-            else:
-                await self.mod.publish(main.IMPL, "configuration_key", {
-                    "key": key, "read_only": key_value["readonly"], "value": key_value["value"]})
+    def monitor_variable(self, component_variable: dict[str, Any]) -> None:
+        """Publish ocpp_generic's `event_data` for the monitored component variable whenever its key (the
+        variable's name, in 1.6) changes; like EVerest, the request's component variable is echoed."""
+        key = component_variable["variable"]["name"]
+        if self._watch(key, json.dumps(component_variable, sort_keys=True)):
+            self.config.on_change(key, lambda _key, _value: self._publish_event_data(key, component_variable))
 
-        self.config.on_change(key, publish)
+    def _watch(self, key: str, subscription: str) -> bool:
+        """True for a known key not yet watched under this subscription."""
+        if subscription in self._monitored or self.config.spec(key) is None:
+            return False
+        self._monitored.add(subscription)
+        return True
+
+    async def _publish_key(self, key: str) -> None:
+        key_value = self.config.key_value(key)
+        if key_value is not None:
+            await self.mod.publish(main.IMPL, "configuration_key", {
+                "key": key, "read_only": key_value["readonly"], "value": key_value["value"]})
+
+    async def _publish_event_data(self, key: str, component_variable: dict[str, Any]) -> None:
+        key_value = self.config.key_value(key)
+        if key_value is not None:
+            await self.mod.publish(ocpp_generic.IMPL, "event_data", {
+                "component_variable": component_variable, "event_id": len(self._monitored),
+                "timestamp": utc_now("milliseconds"), "trigger": "Alerting", "actual_value": key_value["value"],
+                "event_notification_type": "CustomMonitor"})
 
     # -- wiring before ModuleReady ----------------------------------------------------------------------------
     def wire(self) -> None:
@@ -277,14 +290,15 @@ class OcppModule:
         await self.charge_point.start()
         return True
 
-    async def security_event(self, event_type: str, info: str | None) -> None:
-        """Through the core's security events while it runs; before (or after) only published as a var."""
+    async def security_event(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
+        """Through the core's security events while it runs; before (or after) only published as a var.
+        `critical` None: as the whitepaper lists the type."""
         charge_point = self.charge_point
         if charge_point is not None and charge_point.running:
-            await charge_point.core.security.report(event_type, info)
+            await charge_point.core.security.report(event_type, info, critical)
             return
         event_type, info = within_limits(event_type, info)
-        self.events.security_event(event_type, info, event_type in CRITICAL_SECURITY_EVENTS)
+        self.events.security_event(event_type, info, is_critical(event_type, critical))
 
 
 def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:
