@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +40,51 @@ class SimEvse:
     energy_wh: float = 1000.0
     session_id: str | None = None
     charging: bool = False
+    reserved: bool = False
+    reservation_id: int | None = None
+    """The reservation the next transaction consumes (EVerest's EvseManager keeps it until then)."""
+    authorized: str | None = None
+    """A token the auth module gave this EVSE before the car came."""
+
+
+@dataclass
+class SimReservation:
+    """A reservation as EVerest's Auth module keeps it; connector 0 stands for any connector."""
+
+    reservation_id: int
+    connector_id: int
+    id_tag: str
+    expiry: datetime
+    parent_id_tag: str | None
+    expiry_timer: asyncio.Task[None] | None = None
+
+    def accepts(self, id_tag: str, parent_id_tag: str | None) -> bool:
+        """The reserved token, or a token of the reservation's group."""
+        return id_tag == self.id_tag or (self.parent_id_tag is not None and parent_id_tag == self.parent_id_tag)
 
 
 @dataclass
 class SimCharger:
     """Every port of the core, as a small simulated charger: commands are recorded, and a stop_transaction ends
-    the session the way an EVSE manager does (TransactionFinished with the reason and the meter reading)."""
+    the session the way an EVSE manager does (TransactionFinished with the reason and the meter reading).
+
+    Its auth and reservation side follows EVerest's Auth and EvseManager: a reservation reserves its EVSE
+    (ReservationStart), expires on the clock (ReservationEnd) and is consumed when its token is authorized; the
+    EVSE then clears it silently when the transaction starts, which carries the reservation id. A token goes to
+    an EVSE only if no reservation there is for another token or group, and while as many connector-0
+    reservations as free EVSEs exist, those EVSEs are reserved too."""
 
     connector_ids: list[int]
+    clock: ManualClock
     commands: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     published: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     reset_allowed: bool = True
     unlock_works: bool = True
     set_available_works: bool = True
     data_transfer_answer: dict[str, Any] | None = None
+    reservation_answer: str | None = None
+    """When set, the reservation module answers every reserve_now with it."""
+    reservations: dict[int, SimReservation] = field(default_factory=dict)
     charge_point: ChargePoint | None = None
     evses: dict[int, SimEvse] = field(default_factory=dict)
     _sessions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -61,6 +93,13 @@ class SimCharger:
 
     def __post_init__(self) -> None:
         self.evses = {cid: SimEvse(cid) for cid in self.connector_ids}
+
+    def close(self) -> None:
+        """Stop what still runs: expiry timers and pending transaction ends."""
+        for reservation in self.reservations.values():
+            self._stop_timer(reservation)
+        for task in self._tasks:
+            task.cancel()
 
     def _record(self, name: str, *args: Any) -> None:
         self.commands.append((name, args))
@@ -76,14 +115,17 @@ class SimCharger:
             await asyncio.wait_for(self._command_seen.wait(), 5)
         return self.called(name)
 
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # -- EvsePort -----------------------------------------------------------------------------------------
     async def stop_transaction(self, connector_id: int, reason: str, id_tag: str | None = None) -> bool:
         self._record("stop_transaction", connector_id, reason, id_tag)
         if not self.evses[connector_id].charging:
             return False
-        task = asyncio.ensure_future(self.finish(connector_id, reason))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self.finish(connector_id, reason))
         return True
 
     async def pause_charging(self, connector_id: int) -> bool:
@@ -110,8 +152,25 @@ class SimCharger:
         return True
 
     # -- AuthPort / DataTransferPort ----------------------------------------------------------------------------
-    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
-        self._record("provide_token", id_tag, connectors, prevalidated)
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
+                            parent_id_tag: str | None = None) -> None:
+        """The auth module takes the token (a prevalidated one with the parent it came with) for the first of
+        `connectors` (any when None) that lets it charge, preferring a plugged-in car."""
+        self._record("provide_token", id_tag, connectors, prevalidated, parent_id_tag)
+        self._spawn(self._remote_token(id_tag, connectors or self.connector_ids, prevalidated, parent_id_tag))
+
+    async def _remote_token(self, id_tag: str, connectors: list[int], prevalidated: bool,
+                            parent_id_tag: str | None) -> None:
+        if not prevalidated:
+            info = await self._validate(id_tag)
+            if info.get("status") != "Accepted":
+                return
+            parent_id_tag = info.get("parentIdTag")
+        usable = [cid for cid in connectors
+                  if self._takes_token(cid) and self._may_use(cid, id_tag, parent_id_tag)[0]]
+        plugged = [cid for cid in usable if self.evses[cid].session_id is not None]
+        if usable:
+            await self._authorize((plugged or usable)[0], id_tag, parent_id_tag)
 
     async def set_connection_timeout(self, seconds: int) -> None:
         self._record("set_connection_timeout", seconds)
@@ -119,6 +178,123 @@ class SimCharger:
     async def data_transfer(self, request: dict[str, Any]) -> dict[str, Any] | None:
         self._record("data_transfer", request)
         return self.data_transfer_answer
+
+    # -- ReservationPort -----------------------------------------------------------------------------------------
+    async def reserve_now(self, reservation_id: int, connector_id: int, id_tag: str, expiry_date: str,
+                          parent_id_tag: str | None) -> str:
+        self._record("reserve_now", reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
+        if self.reservation_answer is not None:
+            return self.reservation_answer
+        expiry = datetime.fromisoformat(expiry_date.replace("Z", "+00:00"))
+        if expiry <= datetime.now(UTC):
+            return "Rejected"
+        others = [r for r in self.reservations.values() if r.reservation_id != reservation_id]
+        anywhere = [r for r in others if r.connector_id == 0]
+        free = [cid for cid in self.connector_ids if self._idle(cid) and not any(r.connector_id == cid for r in others)]
+        if connector_id == 0:
+            if len(free) <= len(anywhere):
+                return "Occupied"
+        elif connector_id not in free or len(free) - 1 < len(anywhere):
+            return "Occupied"
+        previous = self.reservations.pop(reservation_id, None)
+        if previous is not None:  # the same id again replaces it
+            self._stop_timer(previous)
+            if previous.connector_id not in (0, connector_id):
+                await self._release(previous.connector_id)
+        reservation = SimReservation(reservation_id, connector_id, id_tag, expiry, parent_id_tag)
+        self.reservations[reservation_id] = reservation
+        reservation.expiry_timer = asyncio.ensure_future(self._expire(reservation))
+        if connector_id:
+            await self._reserve(connector_id, reservation_id)
+        await self._mark_for_connector_zero()
+        return "Accepted"
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        self._record("cancel_reservation", reservation_id)
+        reservation = self.reservations.pop(reservation_id, None)
+        if reservation is None:
+            return False
+        await self._end(reservation)
+        return True
+
+    async def exists_reservation(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> str:
+        """EVerest's Auth: the connector's own reservation decides; a connector-0 reservation only counts when it is
+        for this token."""
+        self._record("exists_reservation", connector_id, id_tag, parent_id_tag)
+        own = next((r for r in self.reservations.values() if r.connector_id == connector_id), None)
+        if own is None:
+            anywhere = any(r.connector_id == 0 and r.accepts(id_tag, parent_id_tag) for r in self.reservations.values())
+            return "ReservedForToken" if anywhere else "NotReserved"
+        if own.accepts(id_tag, parent_id_tag):
+            return "ReservedForToken"
+        if parent_id_tag is None and own.parent_id_tag is not None:
+            return "ReservedForOtherTokenAndHasParentToken"
+        return "ReservedForOtherToken"
+
+    async def _expire(self, reservation: SimReservation) -> None:
+        await self.clock.sleep((reservation.expiry - datetime.now(UTC)).total_seconds())
+        reservation.expiry_timer = None
+        if self.reservations.pop(reservation.reservation_id, None) is not None:
+            await self._end(reservation)
+
+    def _stop_timer(self, reservation: SimReservation) -> None:
+        if reservation.expiry_timer is not None:
+            reservation.expiry_timer.cancel()
+            reservation.expiry_timer = None
+
+    async def _end(self, reservation: SimReservation) -> None:
+        """Cancelled or expired: the EVSE gives up its reservation (ReservationEnd)."""
+        self._stop_timer(reservation)
+        if reservation.connector_id:
+            await self._release(reservation.connector_id)
+        await self._mark_for_connector_zero()
+
+    async def _reserve(self, connector_id: int, reservation_id: int | None) -> None:
+        evse = self.evses[connector_id]
+        evse.reservation_id = reservation_id
+        if not evse.reserved:
+            evse.reserved = True
+            await self._evse_event(connector_id, "ReservationStart")
+
+    async def _release(self, connector_id: int) -> None:
+        evse = self.evses[connector_id]
+        evse.reservation_id = None
+        if evse.reserved:
+            evse.reserved = False
+            await self._evse_event(connector_id, "ReservationEnd")
+
+    async def _mark_for_connector_zero(self) -> None:
+        """While connector-0 reservations need every free EVSE, those EVSEs are reserved (without an id)."""
+        anywhere = [r for r in self.reservations.values() if r.connector_id == 0]
+        own = {r.connector_id for r in self.reservations.values()}
+        free = [cid for cid in self.connector_ids if self._idle(cid) and cid not in own]
+        for cid in free:
+            if anywhere and len(anywhere) >= len(free):
+                await self._reserve(cid, None)
+            else:
+                await self._release(cid)
+
+    def _idle(self, connector_id: int) -> bool:
+        """No car, no driver: what a reservation can still count on."""
+        evse = self.evses[connector_id]
+        return evse.session_id is None and self._takes_token(connector_id)
+
+    def _takes_token(self, connector_id: int) -> bool:
+        evse = self.evses[connector_id]
+        return not evse.charging and evse.authorized is None
+
+    def _may_use(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> tuple[bool, int | None]:
+        """Whether the token may charge on the connector, and the reservation it uses there."""
+        own = next((r for r in self.reservations.values() if r.connector_id == connector_id), None)
+        if own is not None:
+            return own.accepts(id_tag, parent_id_tag), own.reservation_id
+        anywhere = [r for r in self.reservations.values() if r.connector_id == 0]
+        mine = next((r for r in anywhere if r.accepts(id_tag, parent_id_tag)), None)
+        if mine is not None:
+            return True, mine.reservation_id
+        others_free = [cid for cid in self.connector_ids if cid != connector_id and self._idle(cid)
+                       and not any(r.connector_id == cid for r in self.reservations.values())]
+        return len(others_free) >= len(anywhere), None
 
     # -- EventPort ------------------------------------------------------------------------------------------
     def connection_changed(self, connected: bool) -> None:
@@ -150,16 +326,63 @@ class SimCharger:
         await self.charge_point.on_session_event(connector_id, SessionEvent(
             kind=kind, session_id=evse.session_id, timestamp=utc_now(), **details))
 
+    async def _evse_event(self, connector_id: int, kind: str) -> None:
+        """An event outside a session (ReservationStart / ReservationEnd)."""
+        assert self.charge_point is not None
+        await self.charge_point.on_session_event(connector_id, SessionEvent(
+            kind=kind, session_id=self.evses[connector_id].session_id or "", timestamp=utc_now()))
+
     async def plug_in(self, connector_id: int) -> None:
-        self.evses[connector_id].session_id = f"session-{next(self._sessions)}"
-        await self.event(connector_id, "SessionStarted", reason="EVConnected")
+        """The car plugs in; a driver the auth module authorized before starts charging now."""
+        evse = self.evses[connector_id]
+        if evse.session_id is None:
+            evse.session_id = f"session-{next(self._sessions)}"
+            await self.event(connector_id, "SessionStarted", reason="EVConnected")
+        if evse.authorized is not None:
+            await self.start(connector_id, evse.authorized)
 
     async def start(self, connector_id: int, id_tag: str) -> None:
-        """The driver is authorized: the transaction starts and the car charges."""
+        """The driver is authorized: the transaction starts (consuming the EVSE's reservation) and the car
+        charges."""
         evse = self.evses[connector_id]
-        evse.charging = True
-        await self.event(connector_id, "TransactionStarted", id_tag=id_tag, meter=self.reading(connector_id))
+        evse.charging, evse.authorized = True, None
+        reservation_id, evse.reservation_id, evse.reserved = evse.reservation_id, None, False
+        await self.event(connector_id, "TransactionStarted", id_tag=id_tag, meter=self.reading(connector_id),
+                         reservation_id=reservation_id)
         await self.event(connector_id, "ChargingStarted")
+        await self._mark_for_connector_zero()
+
+    async def swipe(self, connector_id: int, id_tag: str) -> bool:
+        """A card at the connector's reader, as the auth module handles it: validated by the OCPP module (its
+        auth_validator), then let through by the reservations; False when refused."""
+        info = await self._validate(id_tag)
+        if info.get("status") != "Accepted" or not self._takes_token(connector_id):
+            return False
+        return await self._authorize(connector_id, id_tag, info.get("parentIdTag"))
+
+    async def _validate(self, id_tag: str) -> dict[str, Any]:
+        assert self.charge_point is not None
+        return await self.charge_point.core.authorization.validate(id_tag)
+
+    async def _authorize(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> bool:
+        """Authorize the EVSE if the reservations let the token charge there; the reservation it uses is consumed
+        now (the EVSE keeps its id for the transaction)."""
+        allowed, reservation_id = self._may_use(connector_id, id_tag, parent_id_tag)
+        if not allowed:
+            self._record("token_refused", connector_id, id_tag)
+            return False
+        evse = self.evses[connector_id]
+        evse.authorized = id_tag
+        if reservation_id is not None:
+            self._stop_timer(self.reservations.pop(reservation_id))
+            evse.reservation_id = reservation_id
+            await self._mark_for_connector_zero()
+        if evse.session_id is None:
+            evse.session_id = f"session-{next(self._sessions)}"
+            await self.event(connector_id, "SessionStarted", reason="Authorized")
+        else:
+            await self.start(connector_id, id_tag)
+        return True
 
     def draw(self, connector_id: int, wh: float) -> None:
         """The car takes energy; the meter reports it."""
@@ -175,6 +398,7 @@ class SimCharger:
     async def unplug(self, connector_id: int) -> None:
         await self.event(connector_id, "SessionFinished")
         self.evses[connector_id].session_id = None
+        await self._mark_for_connector_zero()
 
     async def session(self, connector_id: int, id_tag: str, wh: float) -> None:
         """Plug in, start, charge `wh`, stop locally, unplug."""
@@ -212,8 +436,9 @@ async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, confi
     clock = ManualClock()
     link = OcppLink(LinkSettings(central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=CP_ID,
                                  retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
-    charger = SimCharger(connector_ids)
-    ports = Ports(evse=charger, system=charger, auth=charger, data_transfer=charger, events=charger)
+    charger = SimCharger(connector_ids, clock)
+    ports = Ports(evse=charger, system=charger, auth=charger, reservation=charger, data_transfer=charger,
+                  events=charger)
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
                                BootInfo(vendor="SimVendor", model="SimModel"), clock=clock)
     charger.charge_point = charge_point
@@ -224,5 +449,6 @@ async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, confi
     try:
         yield Station(charge_point, charger, csms, clock)
     finally:
+        charger.close()
         if charge_point.running:
             await charge_point.stop()
