@@ -11,7 +11,6 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from module.link.link import OcppLink
 from module.link.protocol import OCPP16
 from module.link.settings import LinkSettings
 from module.queue.database import Database
+from sim.Auth.reservations import Reservation, admits, check
 from sim.csms.server import LocalCsms
 from tests.config.config_testkit import BASE, write_json
 from tests.manual_clock import ManualClock
@@ -48,31 +48,15 @@ class SimEvse:
 
 
 @dataclass
-class SimReservation:
-    """A reservation as EVerest's Auth module keeps it; connector 0 stands for any connector."""
-
-    reservation_id: int
-    connector_id: int
-    id_tag: str
-    expiry: datetime
-    parent_id_tag: str | None
-    expiry_timer: asyncio.Task[None] | None = None
-
-    def accepts(self, id_tag: str, parent_id_tag: str | None) -> bool:
-        """The reserved token, or a token of the reservation's group."""
-        return id_tag == self.id_tag or (self.parent_id_tag is not None and parent_id_tag == self.parent_id_tag)
-
-
-@dataclass
 class SimCharger:
     """Every port of the core, as a small simulated charger: commands are recorded, and a stop_transaction ends
     the session the way an EVSE manager does (TransactionFinished with the reason and the meter reading).
 
-    Its auth and reservation side follows EVerest's Auth and EvseManager: a reservation reserves its EVSE
-    (ReservationStart), expires on the clock (ReservationEnd) and is consumed when its token is authorized; the
-    EVSE then clears it silently when the transaction starts, which carries the reservation id. A token goes to
-    an EVSE only if no reservation there is for another token or group, and while as many connector-0
-    reservations as free EVSEs exist, those EVSEs are reserved too."""
+    Its auth and reservation side follows EVerest's Auth and EvseManager, with the sim Auth's rules
+    (sim/Auth/reservations.py; a connector is an EVSE, connector 0 any EVSE): a reservation reserves its EVSE
+    (ReservationStart), expires on the clock (ReservationEnd) and is used up when its token is authorized; the
+    EVSE then clears it silently when the transaction starts, which carries the reservation id. While the
+    reservations for any EVSE need every free EVSE, those EVSEs are reserved too."""
 
     connector_ids: list[int]
     clock: ManualClock
@@ -84,7 +68,8 @@ class SimCharger:
     data_transfer_answer: dict[str, Any] | None = None
     reservation_answer: str | None = None
     """When set, the reservation module answers every reserve_now with it."""
-    reservations: dict[int, SimReservation] = field(default_factory=dict)
+    reservations: dict[int, Reservation] = field(default_factory=dict)
+    _expiry: dict[int, asyncio.Task[None]] = field(default_factory=dict)
     charge_point: ChargePoint | None = None
     evses: dict[int, SimEvse] = field(default_factory=dict)
     _sessions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -96,9 +81,7 @@ class SimCharger:
 
     def close(self) -> None:
         """Stop what still runs: expiry timers and pending transaction ends."""
-        for reservation in self.reservations.values():
-            self._stop_timer(reservation)
-        for task in self._tasks:
+        for task in [*self._expiry.values(), *self._tasks]:
             task.cancel()
 
     def _record(self, name: str, *args: Any) -> None:
@@ -185,69 +168,56 @@ class SimCharger:
         self._record("reserve_now", reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
         if self.reservation_answer is not None:
             return self.reservation_answer
-        expiry = datetime.fromisoformat(expiry_date.replace("Z", "+00:00"))
-        if expiry <= datetime.now(UTC):
+        reservation = Reservation(reservation_id, id_tag, expiry_date, connector_id or None, parent_id_tag)
+        if reservation.seconds_left() <= 0:
             return "Rejected"
         others = [r for r in self.reservations.values() if r.reservation_id != reservation_id]
-        anywhere = [r for r in others if r.connector_id == 0]
-        free = [cid for cid in self.connector_ids if self._idle(cid) and not any(r.connector_id == cid for r in others)]
+        anywhere = [r for r in others if r.evse_id is None]
+        free = [cid for cid in self.connector_ids if self._idle(cid) and not any(r.evse_id == cid for r in others)]
         if connector_id == 0:
             if len(free) <= len(anywhere):
                 return "Occupied"
         elif connector_id not in free or len(free) - 1 < len(anywhere):
             return "Occupied"
-        previous = self.reservations.pop(reservation_id, None)
-        if previous is not None:  # the same id again replaces it
-            self._stop_timer(previous)
-            if previous.connector_id not in (0, connector_id):
-                await self._release(previous.connector_id)
-        reservation = SimReservation(reservation_id, connector_id, id_tag, expiry, parent_id_tag)
+        previous = self._drop(reservation_id)  # the same id again replaces it
+        if previous is not None and previous.evse_id not in (None, connector_id):
+            await self._release(previous.evse_id)
         self.reservations[reservation_id] = reservation
-        reservation.expiry_timer = asyncio.ensure_future(self._expire(reservation))
+        self._expiry[reservation_id] = asyncio.ensure_future(self._expire(reservation))
         if connector_id:
             await self._reserve(connector_id, reservation_id)
-        await self._mark_for_connector_zero()
+        await self._hold_for_any()
         return "Accepted"
 
     async def cancel_reservation(self, reservation_id: int) -> bool:
         self._record("cancel_reservation", reservation_id)
-        reservation = self.reservations.pop(reservation_id, None)
+        reservation = self._drop(reservation_id)
         if reservation is None:
             return False
         await self._end(reservation)
         return True
 
     async def exists_reservation(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> str:
-        """EVerest's Auth: the connector's own reservation decides; a connector-0 reservation only counts when it is
-        for this token."""
         self._record("exists_reservation", connector_id, id_tag, parent_id_tag)
-        own = next((r for r in self.reservations.values() if r.connector_id == connector_id), None)
-        if own is None:
-            anywhere = any(r.connector_id == 0 and r.accepts(id_tag, parent_id_tag) for r in self.reservations.values())
-            return "ReservedForToken" if anywhere else "NotReserved"
-        if own.accepts(id_tag, parent_id_tag):
-            return "ReservedForToken"
-        if parent_id_tag is None and own.parent_id_tag is not None:
-            return "ReservedForOtherTokenAndHasParentToken"
-        return "ReservedForOtherToken"
+        return check(self.reservations.values(), connector_id, id_tag, parent_id_tag)
 
-    async def _expire(self, reservation: SimReservation) -> None:
-        await self.clock.sleep((reservation.expiry - datetime.now(UTC)).total_seconds())
-        reservation.expiry_timer = None
-        if self.reservations.pop(reservation.reservation_id, None) is not None:
+    async def _expire(self, reservation: Reservation) -> None:
+        await self.clock.sleep(reservation.seconds_left())
+        self._expiry.pop(reservation.reservation_id, None)
+        if self._drop(reservation.reservation_id) is not None:
             await self._end(reservation)
 
-    def _stop_timer(self, reservation: SimReservation) -> None:
-        if reservation.expiry_timer is not None:
-            reservation.expiry_timer.cancel()
-            reservation.expiry_timer = None
+    def _drop(self, reservation_id: int) -> Reservation | None:
+        timer = self._expiry.pop(reservation_id, None)
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+        return self.reservations.pop(reservation_id, None)
 
-    async def _end(self, reservation: SimReservation) -> None:
+    async def _end(self, reservation: Reservation) -> None:
         """Cancelled or expired: the EVSE gives up its reservation (ReservationEnd)."""
-        self._stop_timer(reservation)
-        if reservation.connector_id:
-            await self._release(reservation.connector_id)
-        await self._mark_for_connector_zero()
+        if reservation.evse_id is not None:
+            await self._release(reservation.evse_id)
+        await self._hold_for_any()
 
     async def _reserve(self, connector_id: int, reservation_id: int | None) -> None:
         evse = self.evses[connector_id]
@@ -263,16 +233,20 @@ class SimCharger:
             evse.reserved = False
             await self._evse_event(connector_id, "ReservationEnd")
 
-    async def _mark_for_connector_zero(self) -> None:
-        """While connector-0 reservations need every free EVSE, those EVSEs are reserved (without an id)."""
-        anywhere = [r for r in self.reservations.values() if r.connector_id == 0]
-        own = {r.connector_id for r in self.reservations.values()}
-        free = [cid for cid in self.connector_ids if self._idle(cid) and cid not in own]
+    async def _hold_for_any(self) -> None:
+        """While the reservations for any EVSE need every free EVSE, those EVSEs are reserved (without an id)."""
+        anywhere = [r for r in self.reservations.values() if r.evse_id is None]
+        free = self._free()
         for cid in free:
             if anywhere and len(anywhere) >= len(free):
                 await self._reserve(cid, None)
             else:
                 await self._release(cid)
+
+    def _free(self) -> list[int]:
+        """Idle connectors without a reservation of their own."""
+        own = {r.evse_id for r in self.reservations.values()}
+        return [cid for cid in self.connector_ids if self._idle(cid) and cid not in own]
 
     def _idle(self, connector_id: int) -> bool:
         """No car, no driver: what a reservation can still count on."""
@@ -285,16 +259,9 @@ class SimCharger:
 
     def _may_use(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> tuple[bool, int | None]:
         """Whether the token may charge on the connector, and the reservation it uses there."""
-        own = next((r for r in self.reservations.values() if r.connector_id == connector_id), None)
-        if own is not None:
-            return own.accepts(id_tag, parent_id_tag), own.reservation_id
-        anywhere = [r for r in self.reservations.values() if r.connector_id == 0]
-        mine = next((r for r in anywhere if r.accepts(id_tag, parent_id_tag)), None)
-        if mine is not None:
-            return True, mine.reservation_id
-        others_free = [cid for cid in self.connector_ids if cid != connector_id and self._idle(cid)
-                       and not any(r.connector_id == cid for r in self.reservations.values())]
-        return len(others_free) >= len(anywhere), None
+        allowed, reservation = admits(self.reservations.values(), connector_id, id_tag, parent_id_tag,
+                                      len([cid for cid in self._free() if cid != connector_id]))
+        return allowed, None if reservation is None else reservation.reservation_id
 
     # -- EventPort ------------------------------------------------------------------------------------------
     def connection_changed(self, connected: bool) -> None:
@@ -350,7 +317,7 @@ class SimCharger:
         await self.event(connector_id, "TransactionStarted", id_tag=id_tag, meter=self.reading(connector_id),
                          reservation_id=reservation_id)
         await self.event(connector_id, "ChargingStarted")
-        await self._mark_for_connector_zero()
+        await self._hold_for_any()
 
     async def swipe(self, connector_id: int, id_tag: str) -> bool:
         """A card at the connector's reader, as the auth module handles it: validated by the OCPP module (its
@@ -374,9 +341,9 @@ class SimCharger:
         evse = self.evses[connector_id]
         evse.authorized = id_tag
         if reservation_id is not None:
-            self._stop_timer(self.reservations.pop(reservation_id))
+            self._drop(reservation_id)
             evse.reservation_id = reservation_id
-            await self._mark_for_connector_zero()
+            await self._hold_for_any()
         if evse.session_id is None:
             evse.session_id = f"session-{next(self._sessions)}"
             await self.event(connector_id, "SessionStarted", reason="Authorized")
@@ -398,7 +365,7 @@ class SimCharger:
     async def unplug(self, connector_id: int) -> None:
         await self.event(connector_id, "SessionFinished")
         self.evses[connector_id].session_id = None
-        await self._mark_for_connector_zero()
+        await self._hold_for_any()
 
     async def session(self, connector_id: int, id_tag: str, wh: float) -> None:
         """Plug in, start, charge `wh`, stop locally, unplug."""
