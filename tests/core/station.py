@@ -336,7 +336,6 @@ class SimCharger:
         now (the EVSE keeps its id for the transaction)."""
         allowed, reservation_id = self._may_use(connector_id, id_tag, parent_id_tag)
         if not allowed:
-            self._record("token_refused", connector_id, id_tag)
             return False
         evse = self.evses[connector_id]
         evse.authorized = id_tag
