@@ -38,11 +38,33 @@ class SystemPort(Protocol):
 class AuthPort(Protocol):
     """The charger's authorization module."""
 
-    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
-        """Hand a RemoteStartTransaction token to the charger's authorization module."""
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
+                            parent_id_tag: str | None = None) -> None:
+        """Hand a RemoteStartTransaction token to the charger's authorization module; `parent_id_tag` when
+        already known, so that a prevalidated token can use a reservation of its group."""
         ...
 
     async def set_connection_timeout(self, seconds: int) -> None: ...
+
+
+class ReservationPort(Protocol):
+    """The charger's reservation module (EVerest's Auth provides it): it keeps the reservations and their expiry,
+    reserves the EVSE, and the EVSE reports ReservationStart / ReservationEnd as session events."""
+
+    async def reserve_now(self, reservation_id: int, connector_id: int, id_tag: str, expiry_date: str,
+                          parent_id_tag: str | None) -> str:
+        """Accepted, Faulted, Occupied, Rejected or Unavailable; connector 0 reserves any one connector."""
+        ...
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        """False when no reservation has that id."""
+        ...
+
+    async def exists_reservation(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> str:
+        """How the reservations of a connector treat a token: NotReserved, ReservedForToken,
+        ReservedForOtherToken or ReservedForOtherTokenAndHasParentToken (a token of the reservation's group may
+        use it, so its parentIdTag decides)."""
+        ...
 
 
 class DataTransferPort(Protocol):
@@ -80,5 +102,6 @@ class Ports:
     evse: EvsePort
     system: SystemPort
     auth: AuthPort
+    reservation: ReservationPort
     data_transfer: DataTransferPort
     events: EventPort

@@ -34,6 +34,7 @@ from module.impl.requirements.auth import AuthModule
 from module.impl.requirements.charger_information import boot_info
 from module.impl.requirements.data_transfer import DataTransferModule
 from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
+from module.impl.requirements.reservation import ReservationModule
 from module.impl.requirements.security import tls_settings
 from module.impl.requirements.system import SystemModule
 from module.link.connection import ConnectFailure
@@ -61,7 +62,8 @@ class OcppModule:
         self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
         self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, auth=self.auth,
-                           data_transfer=DataTransferModule(mod), events=self.events)
+                           reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
+                           events=self.events)
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"

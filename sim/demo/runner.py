@@ -99,7 +99,8 @@ class Demo:
         view = self.view = DemoView(self.out, self.options.live, sorted(evses.values()), [
             f"OCPP 1.6J charge point demo: {len(evses)} simulated EVSEs, CSMS {csms_uri}",
             f"state {self.state.charger}   module logs {self.state.manager_log}",
-            "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"])
+            "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"
+            " / csms reserve 2 TAG"])
         if self.csms is not None:
             self.csms.add_listener(lambda record: view.ocpp(from_record(record)))
         else:

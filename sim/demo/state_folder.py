@@ -1,4 +1,5 @@
-"""The demo's state folder: everything a run keeps (user config, database, logs, certificates) in one place.
+"""The demo's state folder: everything a run keeps (user config, database, logs, certificates, reservations) in one
+place.
 
 Layout below the root: `broker.json` and `csms-control.port` (where `python -m sim.ctl` finds the running system),
 `manager.log`, `run-config.yaml`, and one charger folder: `local/` for the local CSMS, `remote/<slug>/` for a
@@ -78,6 +79,7 @@ class StateFolder:
             "ocpp": {"ChargePointConfigPath": str(BASE_OCPP_CONFIG), "UserConfigPath": str(self.user_config),
                      "DatabasePath": str(self.charger / "db"), "MessageLogPath": str(self.charger / "logs")},
             "system": {"state_file": str(self.charger / "system.json")},
+            "auth": {"reservations_file": str(self.charger / "reservations.json")},
             "evse_security": {"certs_dir": str(self.charger / "certs")},
         }
         for module_id, entry in config["active_modules"].items():

@@ -39,7 +39,7 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         assert answer["unknownKey"] == ["NoSuchKey"]
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
-        assert keys["SupportedFeatureProfiles"] == "Core,RemoteTrigger"
+        assert keys["SupportedFeatureProfiles"] == "Core,RemoteTrigger,Reservation"
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:
@@ -137,7 +137,7 @@ async def test_tc_031_cs_unlock_unknown_connector(tmp_path: Path, csms: LocalCsm
 async def test_tc_010_cs_remote_start_hands_the_token_to_auth(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         assert await cp.call("RemoteStartTransaction", {"idTag": "APP1", "connectorId": 2}) == {"status": "Accepted"}
-        assert cp.charger.called("provide_token") == [("APP1", [2], True)]
+        assert cp.charger.called("provide_token") == [("APP1", [2], True, None)]
 
 
 async def test_tc_026_027_cs_remote_start_rejected(tmp_path: Path, csms: LocalCsms) -> None:

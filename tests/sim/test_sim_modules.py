@@ -260,11 +260,17 @@ async def test_every_sim_module_answers_its_commands_within_the_schemas(tester: 
     await tester.event("ReservationStart")
     assert await call("reservation", "exists_reservation", {"request": {"id_token": VALID, "evse_id": 1}}) \
         == "ReservedForToken"
-    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER"}}) \
+    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER", "evse_id": 1}}) \
         == "ReservedForOtherToken"
+    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER"}}) == "NotReserved"
     assert await call("reservation", "cancel_reservation", {"reservation_id": 5}) is True
     await tester.event("ReservationEnd")
     assert await call("reservation", "cancel_reservation", {"reservation_id": 5}) is False
+    anywhere = {"reservation_id": 6, "id_token": VALID, "expiry_time": expiry}
+    assert await call("reservation", "reserve_now", {"request": anywhere}) == "Accepted"
+    await tester.event("ReservationStart")  # the only EVSE is held for a reservation of any EVSE
+    assert await call("reservation", "cancel_reservation", {"reservation_id": 6}) is True
+    await tester.event("ReservationEnd")
     await call("auth", "set_connection_timeout", {"connection_timeout": 20})
     assert await call("auth", "withdraw_authorization", {"request": {}}) == "AuthorizationNotFound"
 

@@ -50,7 +50,8 @@ class CoreServices:
         return cls(ctx=ctx, registration=RegistrationService(ctx), connectors=ConnectorStatusService(ctx),
                    authorization=authorization, transactions=transactions,
                    availability=AvailabilityService(ctx, transactions.running),
-                   remote=RemoteControlService(ctx, transactions), security=SecurityEventService(ctx))
+                   remote=RemoteControlService(ctx, transactions, authorization.validate),
+                   security=SecurityEventService(ctx))
 
     def _all(self) -> tuple[Any, ...]:
         return (self.registration, self.connectors, self.authorization, self.transactions, self.availability,
