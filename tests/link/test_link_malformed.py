@@ -191,3 +191,16 @@ async def test_secret_in_a_frame_too_deep_to_parse_stays_masked(csms: Csms, new_
     await link.stop()
     assert log.failures == 0
     assert all(secret not in p.read_text("utf-8") for p in tmp_path.iterdir())
+
+
+async def test_frame_over_max_frame_size_closes_the_connection(csms: Csms,
+                                                               new_link: Callable[..., OcppLink]) -> None:
+    """The one limit not answered by a CALLERROR: websockets stops reading past max_frame_size (close code 1009,
+    Message Too Big), since the frame would have to be read whole to be answered. The link reconnects."""
+    link, peer = await connected_pair(csms, new_link, max_frame_size=4096)
+    link.register_handler("Reset", lambda payload: {"status": "Accepted"})
+    await peer.send([2, "big", "DataTransfer", {"vendorId": "V", "data": "x" * 5000}])
+    await peer.ws.wait_closed()
+    assert peer.ws.close_code == 1009
+    again = await csms.peer()
+    assert await answered(again, [2, "ok", "Reset", {"type": "Soft"}]) == [3, "ok", {"status": "Accepted"}]
