@@ -68,7 +68,7 @@ def deep(levels: int) -> str:
 
 
 DEEP_FRAMES = [
-    ("payload nested past the limit", '[2, "d1", "Reset", {"type": ' + deep(MAX_FRAME_DEPTH) + "}]", "d1",
+    ("one level past the limit", '[2, "d1", "Reset", {"type": ' + deep(MAX_FRAME_DEPTH - 1) + "}]", "d1",
      "FormationViolation"),
     ("payload nested past the parser", '[2, "d2", "Reset", ' + deep(5000) + "]", "d2", "FormationViolation"),
     ("objects nested past the parser", '[2, "d3", "Reset", ' + '{"a":' * 5000 + "1" + "}" * 5000 + "]", "d3",
