@@ -51,7 +51,8 @@ def mask_payload(payload: Any) -> Any:
     """
     if isinstance(payload, dict):
         masked = {k: mask_payload(v) for k, v in payload.items()}
-        if masked.get("key") in SECRET_CONFIG_KEYS and "value" in masked:
+        key = masked.get("key")
+        if isinstance(key, str) and key in SECRET_CONFIG_KEYS and "value" in masked:  # a list key is unhashable
             masked["value"] = MASK
         return masked
     if isinstance(payload, list):
@@ -60,11 +61,12 @@ def mask_payload(payload: Any) -> Any:
 
 
 def mask_frame_text(text: str) -> str:
-    """A raw frame (or any text) made safe to show; the secret config value is masked even in malformed JSON."""
+    """A raw frame (or any text) made safe to show; the secret config value is masked even in malformed JSON
+    (and in JSON nested too deep for the parser or for mask_payload: both recurse)."""
     if any(key in text for key in SECRET_CONFIG_KEYS):
         try:
             text = json.dumps(mask_payload(json.loads(text)), separators=(",", ":"))
-        except ValueError:
+        except (ValueError, RecursionError):
             text = _VALUE_AFTER_KEY.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return mask_text(text)
 
