@@ -34,7 +34,7 @@ from module.link.log_limit import RateLimitedLog, loggable
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16, ProtocolSpec
 from module.link.schemas import schema_set
-from module.link.secrets import SECRET_CONFIG_KEYS, SECRETS, install_secret_masking, mask_frame_text, mask_text
+from module.link.secrets import SECRETS, install_secret_masking, learn_secrets, mask_frame_text, mask_text
 from module.link.settings import LinkSettings
 
 logger = logging.getLogger(__name__)
@@ -483,7 +483,7 @@ class OcppLink:
         """The handler that answers this CALL, or the CALLERROR refusing it, or None: dropped unanswered
         (the registration gate). Checks before the schema's must expect any JSON type in the payload."""
         codes = self.spec.error_codes
-        _learn_secret(action, payload)
+        learn_secrets(action, payload)
         if self._gate is not None and not self._gate(action):
             return None
         if not self.schemas.knows(action):
@@ -632,11 +632,3 @@ def _string_at(text: str, index: int) -> tuple[str | None, int]:
         return None, index
 
 
-def _learn_secret(action: str, payload: Any) -> None:
-    """A new AuthorizationKey is masked from the moment it arrives, even in a CALL refused later. Only a string
-    key and value count: this runs before the schema check, on whatever JSON the peer sent."""
-    if action != "ChangeConfiguration" or not isinstance(payload, dict):
-        return
-    key, value = payload.get("key"), payload.get("value")
-    if isinstance(key, str) and key in SECRET_CONFIG_KEYS and isinstance(value, str):
-        SECRETS.add(value)
