@@ -17,7 +17,7 @@ from module.link.secrets import mask_frame_text
 logger = logging.getLogger(__name__)
 
 DIRECTIONS = {"out": "CP &rarr; CSMS", "in": "CSMS &rarr; CP", "event": "link"}
-MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
+MESSAGE_TYPES: dict[int | None, str] = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
 
 # The page needs nothing else: rows are appended below this head and stay readable while the file grows.
 _HTML_HEAD = """<!DOCTYPE html>
