@@ -172,7 +172,7 @@ class Probe:
             async def enable_disable(args: dict[str, Any]) -> bool:
                 evse.enabled = args["cmd_source"]["enable_state"] != "Disable"
                 await evse.event("Enabled" if evse.enabled else "Disabled")
-                return True
+                return evse.enabled  # as EVerest's EvseManager: the state after the command
             return enable_disable
         return {"authorize_response": None, "withdraw_authorization": None, "cancel_reservation": None,
                 "set_plug_and_charge_configuration": None,

@@ -44,13 +44,15 @@ class EvseManagers:
 
     async def set_available(self, connector_id: int, available: bool) -> bool:
         """The whole EVSE holding the connector (every EVSE for connector 0) is enabled or disabled, as EVerest's
-        OCPP module does: an EVSE charges one car at a time, so one unavailable connector takes the EVSE out."""
+        OCPP module does: an EVSE charges one car at a time, so one unavailable connector takes the EVSE out.
+        enable_disable answers whether the EVSE is enabled afterwards (a source of higher priority may keep it
+        so): the change took effect when that matches what was asked."""
         source = {"enable_source": "CSMS", "enable_state": "Enable" if available else "Disable",
                   "enable_priority": CSMS_PRIORITY}
         evses = self._evses.evses if connector_id == 0 else [self._evses.evse_of(connector_id)[0]]
-        results = [await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
+        enabled = [await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
                    for evse in evses]
-        return all(results)
+        return all(bool(state) == available for state in enabled)
 
 
 def session_event(value: dict[str, Any]) -> SessionEvent:
