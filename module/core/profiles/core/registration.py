@@ -43,10 +43,6 @@ class RegistrationService(ServiceBase):
             await self._set_time(response["currentTime"])
         self._ctx.notifier.resend_all()
 
-    async def send_idle(self, action: str) -> None:
-        """A firmware or diagnostics status notification saying nothing is going on."""
-        await self._ctx.send(action, {"status": "Idle"})
-
     async def boot_notification(self) -> None:
         """A BootNotification on request (TriggerMessage); the answer updates the heartbeat like the first."""
         response = await self._ctx.send("BootNotification", self._ctx.boot_info.payload())
