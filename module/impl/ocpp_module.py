@@ -23,8 +23,8 @@ from module.core.charge_point import ChargePoint
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
-from module.core.profiles.firmware.service import FirmwareService
 from module.core.profiles.core.security_events import CRITICAL_SECURITY_EVENTS, within_limits
+from module.core.profiles.firmware.service import FirmwareService
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
