@@ -9,18 +9,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 
-def archive_logs(log_dirs: list[Path], target: Path, oldest: str | None, latest: str | None) -> list[str]:
-    """Write `target` with every file below `log_dirs` last written at or after `oldest` (a file last written
-    before it holds nothing newer) and an index `diagnostics.json`; returns the archived names. `latest` cuts no
-    file (its older lines may be the ones wanted) and is only recorded in the index."""
+def archive_logs(sources: list[Path], target: Path, oldest: str | None, latest: str | None) -> list[str]:
+    """Write `target` with the log files `sources` names (files, or folders taken whole) last written at or after
+    `oldest` (a file last written before it holds nothing newer) and an index `diagnostics.json`; returns the
+    archived names. `latest` cuts no file (its older lines may be the ones wanted) and is only recorded."""
     since = _parse(oldest)
     names: list[str] = []
     with tarfile.open(target, "w:gz") as tar:
-        for folder in log_dirs:
-            files = sorted(folder.rglob("*")) if folder.is_dir() else []
+        for source in sources:
+            files = sorted(source.rglob("*")) if source.is_dir() else [source]
             for path in files:
                 if path.is_file() and (since is None or _modified(path) >= since):
-                    name = f"{folder.name}/{path.relative_to(folder)}"
+                    name = f"{source.name}/{path.relative_to(source)}" if source.is_dir() else source.name
                     tar.add(path, arcname=name)
                     names.append(name)
         index = json.dumps({"oldest": oldest, "latest": latest, "files": names}, indent=1).encode()

@@ -40,7 +40,7 @@ def download(url: str, target: Path, timeout: float, ca_file: str | None = None)
         partial.replace(target)
     except (OSError, URLError, ftplib.Error, EOFError) as error:
         partial.unlink(missing_ok=True)
-        raise TransferError(f"download of {_safe(url)} failed: {error}") from error
+        raise TransferError(f"download of {safe_url(url)} failed: {error}") from error
     return target.stat().st_size
 
 
@@ -52,7 +52,7 @@ def upload(location: str, source: Path, timeout: float, http_method: str = "PUT"
         if scheme == "ftp":
             with _ftp(location, timeout) as ftp, source.open("rb") as data:
                 ftp.storbinary(f"STOR {_join(_path(location), source.name)}", data)
-            return _join(_safe(location), source.name)
+            return _join(safe_url(location), source.name)
         if http_method == "PUT":
             target = _join(location, source.name)
             request = _request(target, method="PUT", data=source.read_bytes(),
@@ -64,15 +64,15 @@ def upload(location: str, source: Path, timeout: float, http_method: str = "PUT"
         else:
             raise TransferError(f"HTTP upload method {http_method!r} is none of {', '.join(HTTP_UPLOAD_METHODS)}")
         with urlopen(request, timeout=timeout, context=_tls(location, ca_file)):
-            return _safe(target)
+            return safe_url(target)
     except (OSError, URLError, ftplib.Error, EOFError) as error:
-        raise TransferError(f"upload to {_safe(location)} failed: {error}") from error
+        raise TransferError(f"upload to {safe_url(location)} failed: {error}") from error
 
 
 def _scheme(url: str) -> str:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in PROTOCOLS:
-        raise TransferError(f"{_safe(url)}: protocol {scheme or '(none)'} is none of {', '.join(PROTOCOLS)}")
+        raise TransferError(f"{safe_url(url)}: protocol {scheme or '(none)'} is none of {', '.join(PROTOCOLS)}")
     return scheme
 
 
@@ -119,8 +119,8 @@ def _join(directory: str, name: str) -> str:
     return directory.rstrip("/") + "/" + name
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for logs and messages."""
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for logs and messages."""
     parts = urlsplit(url)
     if parts.password is None:
         return url
