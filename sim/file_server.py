@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import logging
 import ssl
 import threading
 from http import HTTPStatus
@@ -143,7 +142,6 @@ class FtpFileServer:
         from pyftpdlib.handlers import FTPHandler
         from pyftpdlib.servers import FTPServer
 
-        logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         authorizer = DummyAuthorizer()
@@ -171,5 +169,5 @@ class FtpFileServer:
     def _serve(self) -> None:
         """pyftpdlib's loop is not thread-safe to stop from outside: it polls a flag and closes itself."""
         while not self._stopping.is_set():
-            self._server.serve_forever(timeout=0.05, blocking=False)
+            self._server.ioloop.loop(timeout=0.05, blocking=False)
         self._server.close_all()

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,22 @@ _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
         "send a DataTransfer",
         [("vendor", {}), ("message_id", {"nargs": "?"}), ("data", {"nargs": "?"})],
         lambda a: ("DataTransfer", _optional(vendorId=a.vendor, messageId=a.message_id, data=a.data)),
+    ),
+    "update-firmware": (
+        "make the charge point download and install firmware from URL (FTP, HTTP, HTTPS)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--retrieve-date", {"default": None, "help": "RFC 3339; default now"})],
+        lambda a: ("UpdateFirmware", _optional(
+            location=a.location, retrieveDate=a.retrieve_date or datetime.now(UTC).isoformat(), retries=a.retries,
+            retryInterval=a.retry_interval)),
+    ),
+    "get-diagnostics": (
+        "make the charge point upload an archive of its logs to URL (a directory)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--start-time", {}), ("--stop-time", {})],
+        lambda a: ("GetDiagnostics", _optional(location=a.location, retries=a.retries,
+                                               retryInterval=a.retry_interval, startTime=a.start_time,
+                                               stopTime=a.stop_time)),
     ),
     "clear-cache": ("clear the authorization cache", [], lambda a: ("ClearCache", {})),
     "transactions": ("list the transactions the CSMS knows", [], lambda a: ("transactions", {})),
