@@ -43,7 +43,7 @@ class HttpFileServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self._server.socket.getsockname()[:2]
         return f"{self._scheme}://{host}:{port}/"
 
     def start(self) -> HttpFileServer:
