@@ -86,7 +86,10 @@ def _handler(files: HttpFileServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/octet-stream")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.wfile.write(body)
+            except ConnectionError:  # the client went away meanwhile (a killed charger): nothing to answer
+                return
 
         def do_PUT(self) -> None:
             path = self._path("PUT")

@@ -6,6 +6,7 @@ The System module downloads and uploads for real; after installing it reboots th
 
 from __future__ import annotations
 
+import itertools
 import json
 import tarfile
 from datetime import UTC, datetime
@@ -30,6 +31,12 @@ def update_firmware(location: str, **extra: Any) -> dict[str, Any]:
 
 def statuses(csms: LocalCsms, action: str, after: int = 0) -> list[str]:
     return [payload["status"] for payload in csms.payloads(action, after_index=after)]
+
+
+def steps(sequence: list[str]) -> list[str]:
+    """Statuses with repeats in a row collapsed: a notification in flight when the charger stops (reboot, kill)
+    is sent again after the start, as every queued message is (at least once, never lost)."""
+    return [status for status, _ in itertools.groupby(sequence)]
 
 
 def arrival_times(csms: LocalCsms, action: str, status: str, after: int = 0) -> list[float]:
@@ -61,7 +68,7 @@ async def test_tc_044_1_cs_firmware_update_download_and_install(charger: Charger
     assert event["timestamp"]
     for connector in (1, 2):  # back in service after the reboot
         await wait_status(csms, connector, "Available", reboot.index)
-    assert statuses(csms, FIRMWARE, mark) == ["Downloading", "Downloaded", "Installing", "Installed"]
+    assert steps(statuses(csms, FIRMWARE, mark)) == ["Downloading", "Downloaded", "Installing", "Installed"]
     assert len(csms.payloads("BootNotification", after_index=mark)) == 1
     installed = json.loads((charger.workdir / "system.json").read_text())["installed_firmware"]
     assert [item["sha256"] for item in installed] == [sha256(firmware).hexdigest()]
@@ -157,6 +164,4 @@ async def test_kill_during_downloading_takes_the_download_up_again_after_restart
     first = await csms.wait_for_record(lambda r: r.kind == CONNECTED, after_index=restart)
     reboot = await csms.wait_for_record(lambda r: r.kind == CONNECTED, timeout=REBOOT_S, after_index=first.index + 1)
     await wait_for_status(csms, FIRMWARE, "Installed", reboot.index, timeout=REBOOT_S)
-    after_restart = statuses(csms, FIRMWARE, restart)
-    assert after_restart[-4:] == ["Downloading", "Downloaded", "Installing", "Installed"]
-    assert "DownloadFailed" not in after_restart
+    assert steps(statuses(csms, FIRMWARE, restart)) == ["Downloading", "Downloaded", "Installing", "Installed"]
