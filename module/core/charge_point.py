@@ -120,8 +120,11 @@ class ChargePoint:
         return handle
 
     # -- lifecycle --------------------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Recover what a power loss left open (services start first), then open the link and boot."""
+    async def start(self, boot_reason: str | None = None) -> None:
+        """Recover what a power loss left open (services start first), then open the link and boot.
+
+        `boot_reason` is the system module's reason for this start; None restarts only the OCPP side."""
+        self.context.boot_reason = boot_reason
         for service in self.services.values():
             await service.start()
         await self.link.start()

@@ -46,6 +46,9 @@ class CoreContext:
     stop_charge_point: Callable[[], Awaitable[None]]
     """Ends the OCPP side (before a reset hands over to the system module)."""
     reset_stop_delay: float = 0.0
+    boot_reason: str | None = None
+    """Why the charger started (the system module's BootReason), set by `ChargePoint.start`; None while the
+    OCPP side only restarts (restart_ocpp) and the charger itself kept running."""
     triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
     """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)

@@ -35,6 +35,43 @@ class SystemPort(Protocol):
     async def set_system_time(self, timestamp: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class FirmwareDownload:
+    """UpdateFirmware as the core hands it on: `retries` counts the attempts after the first, as in OCPP."""
+
+    location: str
+    retrieve_date: str
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticsUpload:
+    """GetDiagnostics as the core hands it on: `retries` as in FirmwareDownload, the log window as sent."""
+
+    location: str
+    retries: int | None = None
+    retry_interval: int | None = None
+    start_time: str | None = None
+    stop_time: str | None = None
+
+
+class FirmwarePort(Protocol):
+    """The system module's file transfers: firmware download and installation, diagnostics upload."""
+
+    async def update_firmware(self, request: FirmwareDownload) -> bool:
+        """True when the system module took the update on."""
+        ...
+
+    async def allow_firmware_installation(self) -> None:
+        """The connectors are out of service: a downloaded firmware may be installed now."""
+        ...
+
+    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
+        """The name of the file the system module will upload; None when it uploads none."""
+        ...
+
+
 class AuthPort(Protocol):
     """The charger's authorization module."""
 
@@ -101,6 +138,7 @@ class Ports:
 
     evse: EvsePort
     system: SystemPort
+    firmware: FirmwarePort
     auth: AuthPort
     reservation: ReservationPort
     data_transfer: DataTransferPort

@@ -23,8 +23,9 @@ from module.config.loader import ensure_folders, load_config
 from module.core.charge_point import ChargePoint
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
-from module.core.profiles import profile_names
+from module.core.profiles import firmware, profile_names
 from module.core.profiles.core.security_events import is_critical, within_limits
+from module.core.profiles.firmware.service import FirmwareService
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
@@ -58,10 +59,12 @@ class OcppModule:
         self.charge_point: ChargePoint | None = None
         self._started = asyncio.Event()
         self._early_errors: list[tuple[bool, ErrorEvent]] = []
+        self._early_statuses: list[tuple[str, int, str]] = []
+        self._statuses_live = False
         self.system = SystemModule(mod)
         self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
-        self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, auth=self.auth,
+        self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, firmware=self.system, auth=self.auth,
                            reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
                            events=self.events)
         self.evse_inputs = EvseInputs(self.evses)
@@ -121,6 +124,7 @@ class OcppModule:
         self.evses.subscribe()
         self.mod.subscribe_global_errors(lambda event: self._on_error(True, event),
                                          lambda event: self._on_error(False, event))
+        self.system.subscribe(self._on_system_status)
         main.implement(self.mod, self)
         auth_validator.implement(self.mod, self)
         data_transfer.implement(self.mod, self)
@@ -180,6 +184,26 @@ class OcppModule:
             return self.evses.ocpp_connector(same_module[0], local_connector)
         return 0
 
+    # -- firmware and log statuses of the system module -------------------------------------------------------
+    async def _on_system_status(self, var: str, request_id: int, status: str) -> None:
+        """To the FirmwareManagement service once the charge point runs; kept in order until then."""
+        if not self._statuses_live:
+            self._early_statuses.append((var, request_id, status))
+            return
+        await self._deliver_status(var, request_id, status)
+
+    async def _deliver_status(self, var: str, request_id: int, status: str) -> None:
+        charge_point = self.charge_point
+        service = charge_point.services.get(firmware.PROFILE.name) if charge_point else None
+        if charge_point is None or not charge_point.running:
+            log.info("system %s %s dropped: the OCPP side is stopped", var, status)
+        elif not isinstance(service, FirmwareService):
+            log.info("system %s %s dropped: FirmwareManagement is not in SupportedFeatureProfiles", var, status)
+        elif var == "firmware_update_status":
+            await service.on_firmware_status(request_id, status)
+        else:
+            await service.on_log_status(request_id, status)
+
     # -- start-up after GlobalReady ---------------------------------------------------------------------------
     async def on_ready(self) -> None:
         try:
@@ -213,14 +237,16 @@ class OcppModule:
         for _evse, var, value in self.evses.pending():
             if var == "session_event" and isinstance(value, dict) and value.get("event") == "SessionResumed":
                 charge_point.core.transactions.resumed_sessions.add(value["uuid"])
-        await charge_point.start()
+        await charge_point.start(self.boot_reason)
         await self.evses.start_delivery(self._deliver)
         for raised, event in self._early_errors:
             self._on_error(raised, event)
         self._early_errors.clear()
+        while self._early_statuses:  # statuses arriving meanwhile join the list, so the order holds
+            await self._deliver_status(*self._early_statuses.pop(0))
+        self._statuses_live = True
         self._started.set()
-        await self.security_event("StartupOfTheDevice" if self.boot_reason in ("PowerUp", "Unknown")
-                                  else "ResetOrReboot", None)
+        await self.security_event(_boot_security_event(self.boot_reason), None)
 
     async def _build_charge_point(self) -> ChargePoint:
         cfg = self.config
@@ -301,6 +327,13 @@ class OcppModule:
             return
         event_type, info = within_limits(event_type, info)
         self.events.security_event(event_type, info, is_critical(event_type, critical))
+
+
+def _boot_security_event(boot_reason: str) -> str:
+    """The critical security event of this start, as libocpp reports it."""
+    if boot_reason == "FirmwareUpdate":
+        return "FirmwareUpdated"
+    return "StartupOfTheDevice" if boot_reason in ("PowerUp", "Unknown") else "ResetOrReboot"
 
 
 def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:

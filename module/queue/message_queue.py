@@ -184,9 +184,10 @@ class MessageQueue:
                    triggered: bool = False) -> dict[str, Any]:
         """Normal lane: send now and return the response; Offline if it cannot go out (unless QueueAllMessages).
 
-        `triggered` marks a message the CSMS asked for (TriggerMessage): it may go out while the boot is Pending.
+        `triggered` marks a message the CSMS asked for (TriggerMessage): it may go out while the boot is Pending,
+        also when its action is transactional (an answer to a request, not part of the durable history).
         """
-        if action in self._transactional:
+        if action in self._transactional and not triggered:
             raise ValueError(f"{action} is transactional: use enqueue_transactional")
         timeout = self.settings.message_timeout if timeout is None else timeout
         if self._link.connected and self.registration.may_send(triggered):

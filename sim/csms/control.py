@@ -137,6 +137,22 @@ _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
         [("reservation_id", {"type": int})],
         lambda a: ("CancelReservation", {"reservationId": a.reservation_id}),
     ),
+    "update-firmware": (
+        "make the charge point download and install firmware from URL (FTP, HTTP, HTTPS)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--retrieve-date", {"default": None, "help": "RFC 3339; default now"})],
+        lambda a: ("UpdateFirmware", _optional(
+            location=a.location, retrieveDate=a.retrieve_date or datetime.now(UTC).isoformat(), retries=a.retries,
+            retryInterval=a.retry_interval)),
+    ),
+    "get-diagnostics": (
+        "make the charge point upload an archive of its logs to URL (a directory)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--start-time", {}), ("--stop-time", {})],
+        lambda a: ("GetDiagnostics", _optional(location=a.location, retries=a.retries,
+                                               retryInterval=a.retry_interval, startTime=a.start_time,
+                                               stopTime=a.stop_time)),
+    ),
     "clear-cache": ("clear the authorization cache", [], lambda a: ("ClearCache", {})),
     "transactions": ("list the transactions the CSMS knows", [], lambda a: ("transactions", {})),
 }

@@ -18,8 +18,9 @@ from module.clock import Clock
 from module.config.loader import load_config
 from module.core.charge_point import ChargePoint
 from module.core.inputs import BootInfo, SessionEvent
-from module.core.ports import Ports
+from module.core.ports import DiagnosticsUpload, FirmwareDownload, Ports
 from module.core.profiles import profile_names
+from module.core.profiles.firmware.service import FirmwareService
 from module.core.timestamps import utc_now
 from module.link.link import OcppLink
 from module.link.protocol import OCPP16
@@ -71,6 +72,8 @@ class SimCharger:
     """When set, the reservation module answers every reserve_now with it."""
     reservations: dict[int, Reservation] = field(default_factory=dict)
     _expiry: dict[int, asyncio.Task[None]] = field(default_factory=dict)
+    firmware_accepted: bool = True
+    log_file_name: str | None = "diagnostics-cp1.tar.gz"
     charge_point: ChargePoint | None = None
     evses: dict[int, SimEvse] = field(default_factory=dict)
     _sessions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -134,6 +137,32 @@ class SimCharger:
     async def set_system_time(self, timestamp: str) -> bool:
         self._record("set_system_time", timestamp)
         return True
+
+    # -- FirmwarePort, and the system module's status vars -----------------------------------------------------
+    async def update_firmware(self, request: FirmwareDownload) -> bool:
+        self._record("update_firmware", request)
+        return self.firmware_accepted
+
+    async def allow_firmware_installation(self) -> None:
+        self._record("allow_firmware_installation")
+
+    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
+        self._record("upload_logs", request)
+        return self.log_file_name
+
+    async def firmware_status(self, status: str, request_id: int = -1) -> None:
+        """The system module reports a firmware_update_status."""
+        assert self.charge_point is not None
+        service = self.charge_point.services["FirmwareManagement"]
+        assert isinstance(service, FirmwareService)
+        await service.on_firmware_status(request_id, status)
+
+    async def log_status(self, status: str, request_id: int = -1) -> None:
+        """The system module reports a log_status."""
+        assert self.charge_point is not None
+        service = self.charge_point.services["FirmwareManagement"]
+        assert isinstance(service, FirmwareService)
+        await service.on_log_status(request_id, status)
 
     # -- AuthPort / DataTransferPort ----------------------------------------------------------------------------
     async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
@@ -402,8 +431,8 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
     link = OcppLink(LinkSettings(central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=CP_ID,
                                  retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
     charger = SimCharger(connector_ids, clock)
-    ports = Ports(evse=charger, system=charger, auth=charger, reservation=charger, data_transfer=charger,
-                  events=charger)
+    ports = Ports(evse=charger, system=charger, firmware=charger, auth=charger, reservation=charger,
+                  data_transfer=charger, events=charger)
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
                                BootInfo(vendor="SimVendor", model="SimModel"), clock=clock)
     charger.charge_point = charge_point
@@ -412,13 +441,14 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
 
 @asynccontextmanager
 async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, config: dict[str, Any] | None = None,
-                  boot: bool = True) -> AsyncIterator[Station]:
+                  boot: bool = True, boot_reason: str = "PowerUp") -> AsyncIterator[Station]:
     """A started charge point with `connectors` connectors and a manual clock; with `boot` it returns once the
-    CSMS accepted the BootNotification and every connector's first StatusNotification arrived."""
+    CSMS accepted the BootNotification and every connector's first StatusNotification arrived. `boot_reason` is
+    what the system module says about this start."""
     clock = ManualClock()
     charge_point, charger = build_charge_point(tmp_path, csms.url, clock, connectors=connectors, config=config)
     mark = csms.mark()
-    await charge_point.start()
+    await charge_point.start(boot_reason)
     if boot:
         await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == connectors, after_index=mark)
     try:

@@ -26,7 +26,7 @@ async def test_heartbeat_every_heartbeat_interval(tmp_path: Path, csms: LocalCsm
     csms.heartbeat_interval = 60
     async with station(tmp_path, csms) as cp:
         mark = csms.mark()
-        deadlines = await cp.clock.sleeping()
+        deadlines = await cp.clock.sleeping(2)  # the heartbeat (60 s) and the clock-aligned timer (900 s)
         cp.clock.advance(deadlines[0] - cp.clock.monotonic())
         await csms.wait_for("Heartbeat", after_index=mark)
         await cp.charger.wait_called("set_system_time", count=2)  # the Heartbeat answer's currentTime
@@ -39,7 +39,7 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         assert answer["unknownKey"] == ["NoSuchKey"]
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
-        assert keys["SupportedFeatureProfiles"] == "Core,RemoteTrigger,Reservation"
+        assert keys["SupportedFeatureProfiles"] == "Core,FirmwareManagement,RemoteTrigger,Reservation"
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:

@@ -159,7 +159,11 @@ class Probe:
 
     def _evse_default(self, evse: ProbeEvse, number: int, command: str) -> Any:
         if command == "get_evse":
-            return {"id": number, "connectors": [{"id": 1}]}
+            async def get_evse(_args: dict[str, Any]) -> dict[str, Any]:
+                # asked at every start of the OCPP module: one the manager rebooted waits for `ready` again
+                asyncio.get_running_loop().create_task(evse.ready())
+                return {"id": number, "connectors": [{"id": 1}]}
+            return get_evse
         if command == "stop_transaction":
             async def stop(args: dict[str, Any]) -> bool:
                 if not evse.transaction_running:

@@ -229,6 +229,22 @@ def test_a_crashed_child_stops_the_system_with_non_zero_exit(capture: Capture, s
     assert manager.group_is_gone()
 
 
+def test_a_child_exiting_with_the_reboot_status_starts_every_module_again(capture: Capture,
+                                                                          start_manager) -> None:
+    config = PROBE + "  crasher: {module: Crasher, config_module: {exit_code: 75}}\n"
+    manager = start_manager(broker_settings(capture.broker) + config)
+    manager.until_line("module crasher asked for a reboot")
+    capture.until("everest/ready")
+    capture.until("everest/ready")
+    topics = [topic for topic, _, _ in capture.seen]
+    assert topics.count("everest/modules/probe/ready") == 2  # the probe was started again too
+    published = [topic for topic, payload, _ in capture.seen if payload]
+    assert published.count("everest/manifests/PyProbe") == 2  # with the definitions published again
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+    assert manager.group_is_gone()
+
+
 def test_sigterm_stops_everything_within_5_s_with_the_private_broker(start_manager) -> None:
     manager = start_manager(PROBE + "  other: {module: PyProbe}\n")
     manager.until_line("started a private mosquitto")

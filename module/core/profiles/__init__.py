@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, remote_trigger, reservation
+from module.core.profiles import core, firmware, remote_trigger, reservation
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
     remote_trigger.PROFILE,
     reservation.PROFILE,
+    firmware.PROFILE,
 )
 
 

@@ -78,16 +78,6 @@ async def _status_notification(core: CoreServices, connector_id: int | None) -> 
     core.connectors.trigger(connector_id)
 
 
-async def _firmware_status(core: CoreServices, _connector_id: int | None) -> None:
-    """Idle: no firmware transfer runs until the FirmwareManagement profile tracks them."""
-    await core.registration.send_idle("FirmwareStatusNotification")
-
-
-async def _diagnostics_status(core: CoreServices, _connector_id: int | None) -> None:
-    """Idle: no diagnostics upload runs until the FirmwareManagement profile tracks them."""
-    await core.registration.send_idle("DiagnosticsStatusNotification")
-
-
 PROFILE: Profile[CoreServices] = Profile(
     name="Core",
     make_service=CoreServices.create,
@@ -99,7 +89,5 @@ PROFILE: Profile[CoreServices] = Profile(
         "Heartbeat": lambda core, _connector_id: core.registration.heartbeat(),
         "StatusNotification": _status_notification,
         "MeterValues": lambda core, connector_id: core.transactions.trigger_meter_values(connector_id),
-        "FirmwareStatusNotification": _firmware_status,
-        "DiagnosticsStatusNotification": _diagnostics_status,
     },
 )

@@ -43,10 +43,6 @@ class RegistrationService(ServiceBase):
             await self._set_time(response["currentTime"])
         self._ctx.notifier.resend_all()
 
-    async def send_idle(self, action: str) -> None:
-        """A firmware or diagnostics status notification saying nothing is going on (on TriggerMessage)."""
-        await self._ctx.send(action, {"status": "Idle"}, triggered=True)
-
     async def boot_notification(self) -> None:
         """A BootNotification on request (TriggerMessage), also while Pending; Accepted registers the charge
         point (if the boot loop had not yet) and updates heartbeat and time like the first."""
