@@ -622,6 +622,12 @@ class Module:
     def connected(self) -> bool:
         return self._mqtt.connected
 
+    @property
+    def publish_backlog(self) -> int:
+        """Messages this module published that still wait for room in the broker's in-flight window (or for the
+        link to come back); they go out in order, none is dropped. Long only during a burst or an outage."""
+        return self._mqtt.backlog
+
     def on_connection_change(self, callback: Callback) -> None:
         """`callback(connected: bool)` each time the broker link drops or comes back."""
         self._link_listeners.append(_Ordered(callback, "connection change", self._tasks))
