@@ -170,6 +170,8 @@ class _IncomingCall:
         self.validator = module._validators.get(module.provides[impl_id])
 
     def serve(self, args: Any) -> None:
+        if args is None:  # what everestpy sends for a command without arguments; EVerest's framework accepts it
+            args = {}
         if not isinstance(args, dict):
             return self.fail("MessageParsingError", f"{self.cmd}: args must be an object")
         if self.validator is not None:

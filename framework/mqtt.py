@@ -30,10 +30,13 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class MqttClient:
         self._attempt: asyncio.Future[MQTTErrorCode] | None = None
         self._misc_timer: asyncio.TimerHandle | None = None
         self._socket_closed: asyncio.Event | None = None
-        self._writer: socket.socket | None = None
+        self._writer: SocketLike | None = None
         self._in_paho = False  # inside loop_read/loop_write/loop_misc: writing now could re-enter paho
         self._dirty = False  # paho queued packets that are not written yet
         self._window = inflight_window
@@ -291,11 +294,11 @@ class MqttClient:
         if not self._closing:
             self._misc_timer = self._loop.call_later(MISC_INTERVAL, self._misc)  # type: ignore[union-attr]
 
-    def _watch(self, sock: socket.socket) -> None:
+    def _watch(self, sock: SocketLike) -> None:
         if sock is self._client.socket() and self._loop is not None:
             self._loop.add_reader(sock, self._read)
 
-    def _forget(self, sock: socket.socket) -> None:
+    def _forget(self, sock: SocketLike) -> None:
         if self._loop is None:
             return
         self._loop.remove_reader(sock)
@@ -330,17 +333,17 @@ class MqttClient:
 
     # ---------------------------------------------------------------- paho callbacks: on the loop, except the
     # socket ones during reconnect(), which run in the worker thread and leave the loop side to _reconnect
-    def _socket_open(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
+    def _socket_open(self, client: paho.Client, userdata: Any, sock: SocketLike) -> None:
+        if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if threading.get_ident() == self._loop_thread:  # paho's own reconnect (protocol fallback on CONNACK)
             self._watch(sock)
 
-    def _socket_close(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
+    def _socket_close(self, client: paho.Client, userdata: Any, sock: SocketLike) -> None:
         if threading.get_ident() == self._loop_thread:
             self._forget(sock)
 
-    def _register_write(self, client: paho.Client, userdata: object, sock: socket.socket) -> None:
+    def _register_write(self, client: paho.Client, userdata: Any, sock: SocketLike) -> None:
         self._dirty = True  # written as soon as the current paho call returned
 
     def _connected(self, client: paho.Client, userdata: object, flags: object, reason: object,
@@ -362,7 +365,7 @@ class MqttClient:
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         try:
-            self._on_message(message.topic, message.payload, bool(message.retain))
+            self._on_message(message.topic, bytes(message.payload), bool(message.retain))
         except Exception:  # paho would swallow it without a word
             log.exception("handling a message on %s failed", message.topic)
 
