@@ -221,7 +221,7 @@ async def test_a_transfer_cut_by_a_power_loss_is_reported_failed_unless_the_syst
     mark = csms.mark()
     async with station(tmp_path, csms) as cp:
         await cp.charger.firmware_status("Downloading")  # the system module takes the download up again
-        await cp.clock.sleeping()
+        await cp.clock.sleeper_until(cp.clock.monotonic() + RESUME_GRACE_S)  # the grace for the cut upload
         cp.clock.advance(RESUME_GRACE_S)
         await wait_status(cp, DIAGNOSTICS, "UploadFailed", mark)
         assert statuses(csms, after=mark) == ["Downloading"]
