@@ -57,8 +57,11 @@ class PrivateBroker:
         self._workdir = tempfile.mkdtemp(prefix="mosquitto-")
         if not self.port and not self.socket_path:
             self.port = free_tcp_port()
+        # Mosquitto's default in-flight window (20), as a stock broker has it: clients must respect it. The queue
+        # behind it (messages the broker holds for a client that reads slower than others publish) is raised
+        # from 1,000 so that a burst of thousands of QoS 1/2 messages reaches a slow subscriber complete.
         lines = ["allow_anonymous true", "persistence false", "set_tcp_nodelay true",
-                 "max_queued_messages 100000", "max_inflight_messages 0"]
+                 "max_queued_messages 100000", "max_inflight_messages 20"]
         if self.port:
             lines += [f"listener {self.port} {self.host}"]
         if self.socket_path:

@@ -3,7 +3,8 @@
 It follows EVerest's manager (spec sections 4 and 10): check the run config against the manifests, publish the
 retained definitions, serve `{P}config/request`, launch every non-standalone module, wait for every ModuleReady
 (standalone ones included), clear the definitions (unless --retain-topics) and publish GlobalReady.  Any child
-exit stops the system with a non-zero status; SIGINT/SIGTERM stop it cleanly.
+exit stops the system with a non-zero status, except one with REBOOT_EXIT_STATUS, which starts every module again;
+SIGINT/SIGTERM stop it cleanly.
 
 Module lookup (whatever folder the run config is in): module name `OCPP` is this repository's root; any other
 name `N` is `<dir>/N/` for each `--modules-dir` given, then `sim/N/`.  The folder holds the module's
@@ -50,6 +51,9 @@ from framework.topics import Topics
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROOT_MODULE_NAME = "OCPP"
 STOP_GRACE_SECONDS = 3.0
+REBOOT_EXIT_STATUS = 75
+"""A module exiting with this status reboots the system (a simulated System module after a firmware update):
+the manager stops every module it started and starts them all again; standalone ones keep running and ready."""
 log = logging.getLogger("manager")
 
 
@@ -338,26 +342,51 @@ class Manager:
             await self.mqtt.subscribe(self.topics.config_request())
             for module_id in self.config.modules:
                 await self.mqtt.subscribe(self.topics.module_ready(module_id))
-            for topic, data in self.definitions():
-                self._publish(topic, envelopes.definition(data), retain=True)
-                self.retained.append(topic)
             for module_id, entry in self.config.modules.items():
                 if entry.standalone:
                     log.info("waiting for standalone module %s (%s)", module_id, entry.module)
-                else:
-                    await self.spawn(module_id)
-            crashed = await self._wait(self.all_ready)
-            if crashed is None and not self.stop_requested.is_set():
-                if not self.retain_topics:
-                    self.clear_definitions()
-                self._publish(self.topics.global_ready(), envelopes.global_ready())
-                log.info("all %d modules ready: GlobalReady", len(self.config.modules))
-                await self._wait(None)
+            while await self._run_modules():
+                await self._stop_for_reboot()
+                if self.stop_requested.is_set():
+                    break
         finally:
             self.stopping = True
             await self._shutdown()
         # a Ctrl-C reaches the children too: one may exit before our own handler has run
         return 0 if self.stop_requested.is_set() else 1
+
+    async def _run_modules(self) -> bool:
+        """Publish the definitions, start the modules, GlobalReady once all are ready, then run until a stop or a
+        child's exit; True when that exit asked for a reboot."""
+        for topic, data in self.definitions():
+            self._publish(topic, envelopes.definition(data), retain=True)
+            self.retained.append(topic)
+        for module_id, entry in self.config.modules.items():
+            if not entry.standalone:
+                await self.spawn(module_id)
+        exited = await self._wait(self.all_ready)
+        if exited is None and not self.stop_requested.is_set():
+            if not self.retain_topics:
+                self.clear_definitions()
+            self._publish(self.topics.global_ready(), envelopes.global_ready())
+            log.info("all %d modules ready: GlobalReady", len(self.config.modules))
+            exited = await self._wait(None)
+        if exited is None:
+            return False
+        status = self.children[exited].returncode
+        if status == REBOOT_EXIT_STATUS:
+            log.warning("module %s asked for a reboot: every module starts again", exited)
+            return True
+        log.error("module %s exited with status %s: stopping all modules", exited, status)
+        return False
+
+    async def _stop_for_reboot(self) -> None:
+        """Stop the started modules and forget their readiness; standalone modules stay ready."""
+        await self.stop_children()
+        self.children.clear()
+        self._output_tasks.clear()
+        self.ready = {module_id for module_id in self.ready if self.config.modules[module_id].standalone}
+        self.all_ready.clear()
 
     async def _wait(self, until: asyncio.Event | None) -> str | None:
         """Wait for `until`, a stop request or a child exit; return the id of a child that exited."""
@@ -372,8 +401,6 @@ class Manager:
         for task in done:
             module_id = waiters[task]
             if module_id is not None:
-                log.error("module %s exited with status %s: stopping all modules", module_id,
-                          self.children[module_id].returncode)
                 return module_id
         return None
 

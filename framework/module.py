@@ -170,6 +170,8 @@ class _IncomingCall:
         self.validator = module._validators.get(module.provides[impl_id])
 
     def serve(self, args: Any) -> None:
+        if args is None:  # what everestpy sends for a command without arguments; EVerest's framework accepts it
+            args = {}
         if not isinstance(args, dict):
             return self.fail("MessageParsingError", f"{self.cmd}: args must be an object")
         if self.validator is not None:
@@ -621,6 +623,12 @@ class Module:
     @property
     def connected(self) -> bool:
         return self._mqtt.connected
+
+    @property
+    def publish_backlog(self) -> int:
+        """Messages this module published that still wait for room in the broker's in-flight window (or for the
+        link to come back); they go out in order, none is dropped. Long only during a burst or an outage."""
+        return self._mqtt.backlog
 
     def on_connection_change(self, callback: Callback) -> None:
         """`callback(connected: bool)` each time the broker link drops or comes back."""

@@ -39,6 +39,12 @@ class ManualClock:
             await self._changed.wait()
         return self.pending()
 
+    async def sleeper_until(self, deadline: float) -> None:
+        """Wait until something sleeps until exactly `deadline` (the timer a test is about to fire)."""
+        while deadline not in self.pending():
+            self._changed.clear()
+            await self._changed.wait()
+
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has come."""
         self._now += seconds

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from module.config import secret_fields
 from module.config.errors import ConfigError, TooManyKeysError
 from module.config.keys import (
     ALWAYS_ACTIVE_SECTIONS,
@@ -66,6 +67,7 @@ class ChargePointConfig:
         self._hooks: dict[str, list[ChangeCallback]] = {}
         self._any_hooks: list[ChangeCallback] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        secret_fields.register(spec.name for spec in specs.values() if spec.secret)
 
     # ---- reading ----
     def get(self, key: str) -> Any:

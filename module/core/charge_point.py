@@ -44,6 +44,10 @@ def queue_settings(cfg: ChargePointConfig, resume_delay: float) -> QueueSettings
     )
 
 
+def _fixed_answer(answer: dict[str, Any], _request: dict[str, Any]) -> dict[str, Any]:
+    return dict(answer)
+
+
 def _apply_setting(update: Callable[..., None], setting: str) -> Callable[[str, Any], None]:
     """A configuration hook that hands a changed key's value to the link or queue setting it feeds."""
     return lambda _key, value: update(**{setting: value})
@@ -72,7 +76,12 @@ class ChargePoint:
         self.services: dict[str, Service] = {profile.name: profile.make_service(self.context) for profile in enabled}
         for profile in enabled:
             self._register(profile)
-        link.set_supported_profiles(self.services)
+        answered_off = [profile for profile in profiles
+                        if profile.name not in self.services and profile.answers_when_unsupported]
+        for profile in answered_off:
+            for action, answer in profile.answers_when_unsupported.items():
+                link.register_handler(action, functools.partial(_fixed_answer, answer))
+        link.set_supported_profiles([*self.services, *(profile.name for profile in answered_off)])
         link.add_connection_listener(self._connection_changed)
         self.running = False
         # Hooks on the shared configuration; stop() removes them, so a restarted charge point does not leave
@@ -111,8 +120,11 @@ class ChargePoint:
         return handle
 
     # -- lifecycle --------------------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Recover what a power loss left open (services start first), then open the link and boot."""
+    async def start(self, boot_reason: str | None = None) -> None:
+        """Recover what a power loss left open (services start first), then open the link and boot.
+
+        `boot_reason` is the system module's reason for this start; None restarts only the OCPP side."""
+        self.context.boot_reason = boot_reason
         for service in self.services.values():
             await service.start()
         await self.link.start()
@@ -141,8 +153,8 @@ class ChargePoint:
         for service in self.services.values():
             await service.on_session_event(connector_id, event)
 
-    async def _send_status(self, payload: dict[str, Any]) -> None:
-        await self.queue.send("StatusNotification", payload)
+    async def _send_status(self, payload: dict[str, Any], triggered: bool) -> None:
+        await self.queue.send("StatusNotification", payload, triggered=triggered)
 
     async def _boot_accepted(self, response: dict[str, Any]) -> None:
         await self.core.registration.boot_accepted(response)

@@ -48,6 +48,9 @@ class CoreContext:
     stop_charge_point: Callable[[], Awaitable[None]]
     """Ends the OCPP side (before a reset hands over to the system module)."""
     reset_stop_delay: float = 0.0
+    boot_reason: str | None = None
+    """Why the charger started (the system module's BootReason), set by `ChargePoint.start`; None while the
+    OCPP side only restarts (restart_ocpp) and the charger itself kept running."""
     triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
     """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
     local_list: LocalListSlot = field(default_factory=LocalListSlot)
@@ -66,10 +69,15 @@ class CoreContext:
         if not task.cancelled() and task.exception() is not None:
             log.error("background work failed", exc_info=task.exception())
 
-    async def send(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
-        """A normal-lane CALL; None (logged) when it was not answered: offline, refused or timed out."""
+    def registered(self) -> bool:
+        """The CSMS accepted the BootNotification (not Pending, not Rejected)."""
+        return self.queue.registration.accepted
+
+    async def send(self, action: str, payload: dict[str, Any], *, triggered: bool = False) -> dict[str, Any] | None:
+        """A normal-lane CALL; None (logged) when it was not answered: offline, refused or timed out.
+        `triggered`: the CSMS asked for it, so it may go out while the boot is Pending."""
         try:
-            return await self.queue.send(action, payload)
+            return await self.queue.send(action, payload, triggered=triggered)
         except NOT_DELIVERED as error:
             log.info("%s not delivered: %s", action, error)
             return None

@@ -35,14 +35,73 @@ class SystemPort(Protocol):
     async def set_system_time(self, timestamp: str) -> bool: ...
 
 
+@dataclass(frozen=True)
+class FirmwareDownload:
+    """UpdateFirmware as the core hands it on: `retries` counts the attempts after the first, as in OCPP."""
+
+    location: str
+    retrieve_date: str
+    retries: int | None = None
+    retry_interval: int | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticsUpload:
+    """GetDiagnostics as the core hands it on: `retries` as in FirmwareDownload, the log window as sent."""
+
+    location: str
+    retries: int | None = None
+    retry_interval: int | None = None
+    start_time: str | None = None
+    stop_time: str | None = None
+
+
+class FirmwarePort(Protocol):
+    """The system module's file transfers: firmware download and installation, diagnostics upload."""
+
+    async def update_firmware(self, request: FirmwareDownload) -> bool:
+        """True when the system module took the update on."""
+        ...
+
+    async def allow_firmware_installation(self) -> None:
+        """The connectors are out of service: a downloaded firmware may be installed now."""
+        ...
+
+    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
+        """The name of the file the system module will upload; None when it uploads none."""
+        ...
+
+
 class AuthPort(Protocol):
     """The charger's authorization module."""
 
-    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
-        """Hand a RemoteStartTransaction token to the charger's authorization module."""
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
+                            parent_id_tag: str | None = None) -> None:
+        """Hand a RemoteStartTransaction token to the charger's authorization module; `parent_id_tag` when
+        already known, so that a prevalidated token can use a reservation of its group."""
         ...
 
     async def set_connection_timeout(self, seconds: int) -> None: ...
+
+
+class ReservationPort(Protocol):
+    """The charger's reservation module (EVerest's Auth provides it): it keeps the reservations and their expiry,
+    reserves the EVSE, and the EVSE reports ReservationStart / ReservationEnd as session events."""
+
+    async def reserve_now(self, reservation_id: int, connector_id: int, id_tag: str, expiry_date: str,
+                          parent_id_tag: str | None) -> str:
+        """Accepted, Faulted, Occupied, Rejected or Unavailable; connector 0 reserves any one connector."""
+        ...
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        """False when no reservation has that id."""
+        ...
+
+    async def exists_reservation(self, connector_id: int, id_tag: str, parent_id_tag: str | None) -> str:
+        """How the reservations of a connector treat a token: NotReserved, ReservedForToken,
+        ReservedForOtherToken or ReservedForOtherTokenAndHasParentToken (a token of the reservation's group may
+        use it, so its parentIdTag decides)."""
+        ...
 
 
 class DataTransferPort(Protocol):
@@ -79,6 +138,8 @@ class Ports:
 
     evse: EvsePort
     system: SystemPort
+    firmware: FirmwarePort
     auth: AuthPort
+    reservation: ReservationPort
     data_transfer: DataTransferPort
     events: EventPort

@@ -77,3 +77,6 @@ class Profile(Generic[S]):
     operations: tuple[Operation[S], ...] = ()
     triggers: dict[str, Trigger[S]] = field(default_factory=dict)
     """What this profile sends on TriggerMessage, by requestedMessage."""
+    answers_when_unsupported: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Actions answered with this fixed payload while SupportedFeatureProfiles leaves the profile out, instead of
+    a NotSupported CALLERROR (ReserveNow: Rejected, "not configured to accept reservations")."""

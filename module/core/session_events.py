@@ -15,12 +15,17 @@ SIMPLE: dict[str, Event] = {
 }
 
 
-
 def session_started_event(state: Status, reason: str | None) -> Event | None:
     """A reserved connector only goes to Preparing when the session started by authorization, not by plug-in."""
     if state == Status.RESERVED and reason != "Authorized":
         return None
     return Event.USAGE_INITIATED
+
+
+def transaction_started_event(state: Status) -> Event | None:
+    """A transaction that consumes the reservation (the car was plugged in first, so the connector stayed
+    Reserved) goes through Preparing; the EVSE clears its reservation without a ReservationEnd."""
+    return Event.USAGE_INITIATED if state == Status.RESERVED else None
 
 
 def session_finished_event(state: Status) -> Event | None:

@@ -17,7 +17,8 @@ from module.core.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
-SendStatus = Callable[[dict[str, Any]], Awaitable[None]]
+SendStatus = Callable[[dict[str, Any], bool], Awaitable[None]]
+"""send(payload, triggered): triggered ones were asked for by the CSMS and may go out while the boot is Pending."""
 
 
 def status_payload(connector_id: int, report: StatusReport, timestamp: str) -> dict[str, Any]:
@@ -98,9 +99,10 @@ class StatusNotifier:
         self._pending.pop(connector_id, None)
         await self._send_report(connector_id, self.machines[connector_id].report(), timestamp)
 
-    async def _send_report(self, connector_id: int, report: StatusReport, timestamp: str) -> None:
+    async def _send_report(self, connector_id: int, report: StatusReport, timestamp: str,
+                           triggered: bool = False) -> None:
         try:
-            await self._send(status_payload(connector_id, report, timestamp))
+            await self._send(status_payload(connector_id, report, timestamp), triggered)
             self._last_sent[connector_id] = report
         except Exception as error:  # offline or refused: the next resend_all reports the state again
             log.info("StatusNotification for connector %s not delivered: %s", connector_id, error)
@@ -111,6 +113,11 @@ class StatusNotifier:
             self._schedule(connector_id, delay=0)
 
     def trigger(self, connector_id: int | None) -> None:
-        """TriggerMessage(StatusNotification): one connector, or all when no connector is given."""
+        """TriggerMessage(StatusNotification): one connector, or all when no connector is given; sent also while
+        the boot is Pending (the CSMS asked for it)."""
+        loop = asyncio.get_running_loop()
+        timestamp = utc_now("milliseconds")
         for cid in sorted(self.machines) if connector_id is None else [connector_id]:
-            self._schedule(cid, delay=0)
+            task = loop.create_task(self._send_report(cid, self.machines[cid].report(), timestamp, triggered=True))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)

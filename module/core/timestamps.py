@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def utc_text(moment: datetime, timespec: str = "seconds") -> str:
+    """An aware datetime as UTC text with a Z suffix."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def utc_now(timespec: str = "seconds") -> str:
     """Now, to whole seconds (transactions, meter values) or `timespec="milliseconds"` (status, events)."""
-    return datetime.now(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC), timespec)

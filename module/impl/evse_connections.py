@@ -89,6 +89,13 @@ class EvseConnections:
     def ocpp_connector(self, evse: Evse, local_connector: int | None) -> int:
         return evse.connectors.get(local_connector or 1) or next(iter(evse.connectors.values()), evse.evse_id)
 
+    def ocpp_connector_of(self, evse_id: int, local_connector: int) -> int | None:
+        """The OCPP connector id of an EVSE's connector, None when there is no such EVSE or connector."""
+        for evse in self.evses:
+            if evse.evse_id == evse_id:
+                return evse.connectors.get(local_connector)
+        return None
+
     def evse_of(self, connector_id: int) -> tuple[Evse, int]:
         """The EVSE holding an OCPP connector, and that connector's EVSE-local id."""
         for evse in self.evses:

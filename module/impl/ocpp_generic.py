@@ -12,16 +12,22 @@ _SET_STATUS = {"Accepted": "Accepted", "Rejected": "Rejected", "RebootRequired":
                "NotSupported": "UnknownVariable"}
 
 
+def _invalid_input(reason: str) -> dict[str, Any]:
+    return {"status": "Rejected", "status_info": {"reason_code": "InvalidInput", "additional_info": reason}}
+
+
 def implement(mod: Module, ocpp: Any) -> None:
     async def get_variables(args: dict[str, Any]) -> list[dict[str, Any]]:
+        """As EVerest's OCPP module answers in 1.6: only the variable name counts, the component comes back empty,
+        a known key with a value is the Actual attribute."""
         results = []
         for request in args["requests"]:
             name = request["component_variable"]["variable"]["name"]
             known, _unknown = ocpp.config.get_configuration([name])
-            result: dict[str, Any] = {"component_variable": request["component_variable"],
-                                      "status": "Accepted" if known else "UnknownVariable"}
+            result: dict[str, Any] = {"component_variable": {"component": {"name": ""}, "variable": {"name": name}},
+                                      "status": "UnknownVariable"}
             if known and known[0].get("value") is not None:
-                result["value"] = known[0]["value"]
+                result.update(status="Accepted", value=known[0]["value"], attribute_type="Actual")
             results.append(result)
         return results
 
@@ -39,21 +45,22 @@ def implement(mod: Module, ocpp: Any) -> None:
         evse = request.get("evse")
         connector_id = 0
         if evse:
-            try:
-                connector_id = ocpp.evses.ocpp_connector(ocpp.evses.evses[evse["id"] - 1], evse.get("connector_id"))
-            except IndexError:
-                return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse"}}
+            if evse.get("connector_id") is None:
+                return _invalid_input("no connector_id: to address the whole charging station, leave out evse")
+            connector_id = ocpp.evses.ocpp_connector_of(evse["id"], evse["connector_id"])
+            if connector_id is None:
+                return _invalid_input(f"EVSE {evse['id']} has no connector {evse['connector_id']}")
         status = await charge_point.core.availability.change(connector_id,
                                                              request["operational_status"] == "Operative")
         return {"status": status}
 
     async def monitor_variables(args: dict[str, Any]) -> None:
         for component_variable in args["component_variables"]:
-            ocpp.monitor_key(component_variable["variable"]["name"], generic=True)
+            ocpp.monitor_variable(component_variable)
 
     async def security_event(args: dict[str, Any]) -> None:
         event = args["event"]
-        await ocpp.security_event(event["type"], event.get("info"))
+        await ocpp.security_event(event["type"], event.get("info"), event.get("critical"))
 
     mod.implement(IMPL, "stop", lambda _args: ocpp.stop_ocpp())
     mod.implement(IMPL, "restart", lambda _args: ocpp.restart_ocpp())

@@ -8,6 +8,7 @@ EVSEs, wait DelayOcppStart, read the boot reason, open the link and boot, then r
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -22,8 +23,9 @@ from module.config.loader import ensure_folders, load_config
 from module.core.charge_point import ChargePoint
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
-from module.core.profiles import profile_names
-from module.core.profiles.core.security_events import CRITICAL_SECURITY_EVENTS, within_limits
+from module.core.profiles import firmware, profile_names
+from module.core.profiles.core.security_events import is_critical, within_limits
+from module.core.profiles.firmware.service import FirmwareService
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
@@ -33,6 +35,7 @@ from module.impl.requirements.auth import AuthModule
 from module.impl.requirements.charger_information import boot_info
 from module.impl.requirements.data_transfer import DataTransferModule
 from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
+from module.impl.requirements.reservation import ReservationModule
 from module.impl.requirements.security import tls_settings
 from module.impl.requirements.system import SystemModule
 from module.link.connection import ConnectFailure
@@ -56,15 +59,18 @@ class OcppModule:
         self.charge_point: ChargePoint | None = None
         self._started = asyncio.Event()
         self._early_errors: list[tuple[bool, ErrorEvent]] = []
+        self._early_statuses: list[tuple[str, int, str]] = []
+        self._statuses_live = False
         self.system = SystemModule(mod)
         self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
-        self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, auth=self.auth,
-                           data_transfer=DataTransferModule(mod), events=self.events)
+        self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, firmware=self.system, auth=self.auth,
+                           reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
+                           events=self.events)
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
-        self._monitored: set[tuple[str, bool]] = set()
+        self._monitored: set[str] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
         self.failed = asyncio.Event()
         self._reported_failures: set[str] = set()
@@ -80,32 +86,45 @@ class OcppModule:
         return load_config(base, user, number_of_connectors=len(self.evses.evses),
                            implemented_profiles=profile_names())
 
-    def monitor_key(self, key: str, generic: bool = False) -> None:
-        """Publish `configuration_key` (or the generic `event_data`) whenever the key changes."""
-        if (key, generic) in self._monitored or self.config.spec(key) is None:
-            return
-        self._monitored.add((key, generic))
+    def monitor_key(self, key: str) -> None:
+        """Publish main's `configuration_key` whenever the key changes."""
+        if self._watch(key, f"configuration_key {key}"):
+            self.config.on_change(key, lambda _key, _value: self._publish_key(key))
 
-        async def publish(_key: str, _value: Any) -> None:
-            key_value = self.config.key_value(key)
-            if key_value is None:
-                return
-            if generic:
-                await self.mod.publish(ocpp_generic.IMPL, "event_data", {
-                    "component_variable": {"component": {"name": ""}, "variable": {"name": key}},
-                    "event_id": len(self._monitored), "timestamp": utc_now("milliseconds"), "trigger": "Delta",
-                    "actual_value": key_value["value"], "event_notification_type": "CustomMonitor"})
-            else:
-                await self.mod.publish(main.IMPL, "configuration_key", {
-                    "key": key, "read_only": key_value["readonly"], "value": key_value["value"]})
+    def monitor_variable(self, component_variable: dict[str, Any]) -> None:
+        """Publish ocpp_generic's `event_data` for the monitored component variable whenever its key (the
+        variable's name, in 1.6) changes; like EVerest, the request's component variable is echoed."""
+        key = component_variable["variable"]["name"]
+        if self._watch(key, json.dumps(component_variable, sort_keys=True)):
+            self.config.on_change(key, lambda _key, _value: self._publish_event_data(key, component_variable))
 
-        self.config.on_change(key, publish)
+    def _watch(self, key: str, subscription: str) -> bool:
+        """True for a known key not yet watched under this subscription."""
+        if subscription in self._monitored or self.config.spec(key) is None:
+            return False
+        self._monitored.add(subscription)
+        return True
+
+    async def _publish_key(self, key: str) -> None:
+        key_value = self.config.key_value(key)
+        if key_value is not None:
+            await self.mod.publish(main.IMPL, "configuration_key", {
+                "key": key, "read_only": key_value["readonly"], "value": key_value["value"]})
+
+    async def _publish_event_data(self, key: str, component_variable: dict[str, Any]) -> None:
+        key_value = self.config.key_value(key)
+        if key_value is not None:
+            await self.mod.publish(ocpp_generic.IMPL, "event_data", {
+                "component_variable": component_variable, "event_id": len(self._monitored),
+                "timestamp": utc_now("milliseconds"), "trigger": "Alerting", "actual_value": key_value["value"],
+                "event_notification_type": "CustomMonitor"})
 
     # -- wiring before ModuleReady ----------------------------------------------------------------------------
     def wire(self) -> None:
         self.evses.subscribe()
         self.mod.subscribe_global_errors(lambda event: self._on_error(True, event),
                                          lambda event: self._on_error(False, event))
+        self.system.subscribe(self._on_system_status)
         main.implement(self.mod, self)
         auth_validator.implement(self.mod, self)
         data_transfer.implement(self.mod, self)
@@ -165,6 +184,26 @@ class OcppModule:
             return self.evses.ocpp_connector(same_module[0], local_connector)
         return 0
 
+    # -- firmware and log statuses of the system module -------------------------------------------------------
+    async def _on_system_status(self, var: str, request_id: int, status: str) -> None:
+        """To the FirmwareManagement service once the charge point runs; kept in order until then."""
+        if not self._statuses_live:
+            self._early_statuses.append((var, request_id, status))
+            return
+        await self._deliver_status(var, request_id, status)
+
+    async def _deliver_status(self, var: str, request_id: int, status: str) -> None:
+        charge_point = self.charge_point
+        service = charge_point.services.get(firmware.PROFILE.name) if charge_point else None
+        if charge_point is None or not charge_point.running:
+            log.info("system %s %s dropped: the OCPP side is stopped", var, status)
+        elif not isinstance(service, FirmwareService):
+            log.info("system %s %s dropped: FirmwareManagement is not in SupportedFeatureProfiles", var, status)
+        elif var == "firmware_update_status":
+            await service.on_firmware_status(request_id, status)
+        else:
+            await service.on_log_status(request_id, status)
+
     # -- start-up after GlobalReady ---------------------------------------------------------------------------
     async def on_ready(self) -> None:
         try:
@@ -198,14 +237,16 @@ class OcppModule:
         for _evse, var, value in self.evses.pending():
             if var == "session_event" and isinstance(value, dict) and value.get("event") == "SessionResumed":
                 charge_point.core.transactions.resumed_sessions.add(value["uuid"])
-        await charge_point.start()
+        await charge_point.start(self.boot_reason)
         await self.evses.start_delivery(self._deliver)
         for raised, event in self._early_errors:
             self._on_error(raised, event)
         self._early_errors.clear()
+        while self._early_statuses:  # statuses arriving meanwhile join the list, so the order holds
+            await self._deliver_status(*self._early_statuses.pop(0))
+        self._statuses_live = True
         self._started.set()
-        await self.security_event("StartupOfTheDevice" if self.boot_reason in ("PowerUp", "Unknown")
-                                  else "ResetOrReboot", None)
+        await self.security_event(_boot_security_event(self.boot_reason), None)
 
     async def _build_charge_point(self) -> ChargePoint:
         cfg = self.config
@@ -277,14 +318,22 @@ class OcppModule:
         await self.charge_point.start()
         return True
 
-    async def security_event(self, event_type: str, info: str | None) -> None:
-        """Through the core's security events while it runs; before (or after) only published as a var."""
+    async def security_event(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
+        """Through the core's security events while it runs; before (or after) only published as a var.
+        `critical` None: as the whitepaper lists the type."""
         charge_point = self.charge_point
         if charge_point is not None and charge_point.running:
-            await charge_point.core.security.report(event_type, info)
+            await charge_point.core.security.report(event_type, info, critical)
             return
         event_type, info = within_limits(event_type, info)
-        self.events.security_event(event_type, info, event_type in CRITICAL_SECURITY_EVENTS)
+        self.events.security_event(event_type, info, is_critical(event_type, critical))
+
+
+def _boot_security_event(boot_reason: str) -> str:
+    """The critical security event of this start, as libocpp reports it."""
+    if boot_reason == "FirmwareUpdate":
+        return "FirmwareUpdated"
+    return "StartupOfTheDevice" if boot_reason in ("PowerUp", "Unknown") else "ResetOrReboot"
 
 
 def _error_key(event: ErrorEvent) -> tuple[str, str, str, str]:

@@ -30,10 +30,11 @@ from module.link.errors import (
     LinkDown,
     OcppError,
 )
+from module.link.log_limit import RateLimitedLog, loggable
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16, ProtocolSpec
 from module.link.schemas import schema_set
-from module.link.secrets import SECRET_CONFIG_KEYS, SECRETS, install_secret_masking, mask_frame_text, mask_text
+from module.link.secrets import SECRETS, install_secret_masking, learn_secrets, mask_frame_text, mask_text
 from module.link.settings import LinkSettings
 
 logger = logging.getLogger(__name__)
@@ -43,8 +44,26 @@ ConnectionListener = Callable[[bool], Any]
 FailureListener = Callable[[ConnectFailure], Any]
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
-_ID_IN_BROKEN_FRAME = re.compile(r'^\s*\[\s*\d+\s*,\s*"([^"\\]{1,36})"')
+# Deepest nesting of arrays and objects a frame may have, its own array included. OCPP 1.6 frames need 6
+# (SetChargingProfile), 2.0.1 ones about 10. The parser, jsonschema and the message log all recurse: a peer's
+# 1,000-deep frame is refused here, by rule, instead of by a RecursionError somewhere down the line.
+MAX_FRAME_DEPTH = 32
+_FRAME_KIND = re.compile(r"[ \t\n\r]*\[[ \t\n\r]*([0-9]{1,3})[ \t\n\r]*,[ \t\n\r]*")
+_SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+_decoder = json.JSONDecoder()
 _to_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(separators=...) builds an encoder per call
+
+
+class _TooDeep(Exception):
+    """The frame nests deeper than MAX_FRAME_DEPTH, or deeper than the parser can follow."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """The CALLERROR a CALL gets instead of reaching its handler."""
+
+    code: str
+    description: str
 
 
 @dataclass(slots=True)
@@ -92,6 +111,8 @@ class OcppLink:
         self._settings_changed = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._refusals = RateLimitedLog(logger)  # what a peer provokes: refused and dropped frames
+        self._bugs = RateLimitedLog(logger)  # tracebacks of our own code and of handlers
         self.last_failure: ConnectFailure | None = None
         if settings.authorization_key:
             SECRETS.add(settings.authorization_key)
@@ -379,7 +400,7 @@ class OcppLink:
                 except ConnectionClosed:
                     raise
                 except Exception:  # nothing a peer sends may end the reader
-                    logger.exception("frame handling failed")
+                    self._bugs.log(logging.ERROR, "frame handling failed", exc_info=True)
         except ConnectionClosed as exc:
             logger.info("websocket closed: %s", exc)
 
@@ -392,24 +413,21 @@ class OcppLink:
                 message = message.decode("utf-8")
             except UnicodeDecodeError:
                 self._trace("in", repr(message[:200]), None)
-                await self._send_error(ws, "-1", codes.rpc_framework, "binary frame is not UTF-8 JSON")
+                await self._refuse(ws, "-1", codes.rpc_framework, "binary frame is not UTF-8 JSON")
                 return
         try:
-            frame = json.loads(message)
-        except ValueError:
-            self._trace("in", message, None)
-            match = _ID_IN_BROKEN_FRAME.match(message)
-            if message.lstrip().startswith(("[3", "[4")):
-                logger.warning("unparsable reply dropped")
-                return
-            await self._send_error(ws, match.group(1) if match else "-1", codes.rpc_framework,
-                                   "frame is not valid JSON")
+            frame = _parse_frame(message)
+        except ValueError as exc:
+            await self._on_unparsed(ws, message, f"frame is not valid JSON ({exc})", too_deep=False)
+            return
+        except _TooDeep:
+            await self._on_unparsed(ws, message, f"frame nests deeper than {MAX_FRAME_DEPTH} levels", too_deep=True)
             return
         if not isinstance(frame, list) or not frame or type(frame[0]) is not int:
             self._trace("in", message, None)
             unique_id = frame[1] if isinstance(frame, list) and len(frame) > 1 else None
-            await self._send_error(ws, unique_id if isinstance(unique_id, str) else "-1",
-                                   codes.rpc_framework, "frame is not an OCPP-J array")
+            await self._refuse(ws, unique_id if isinstance(unique_id, str) else "-1",
+                               codes.rpc_framework, "frame is not an OCPP-J array")
             return
         kind = frame[0]
         if kind == CALL:
@@ -422,38 +440,62 @@ class OcppLink:
         else:
             self._trace("in", message, None)
             unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else "-1"
-            await self._send_error(ws, unique_id, codes.message_type_not_supported,
-                                   f"message type {kind} is not supported")
+            await self._refuse(ws, unique_id, codes.message_type_not_supported,
+                               f"message type {kind} is not supported")
+
+    async def _on_unparsed(self, ws: ClientConnection, text: str, description: str, *, too_deep: bool) -> None:
+        """A frame the parser refused: a CALLERROR with its id when its first elements can be read; a reply
+        cannot be answered, so it is dropped. A readable CALL that is only too deep has a malformed payload."""
+        self._trace("in", text, None)
+        kind, unique_id, action = _read_head(text)
+        if kind in (CALLRESULT, CALLERROR):
+            self._refusals.log(logging.WARNING, "unparsable reply %s dropped: %s", loggable(unique_id or "?"),
+                               description)
+            return
+        codes = self.spec.error_codes
+        code = codes.formation if too_deep and kind == CALL and action is not None else codes.rpc_framework
+        await self._refuse(ws, unique_id if unique_id is not None else "-1", code, description, action)
 
     async def _on_call(self, ws: ClientConnection, frame: list[Any], text: str) -> None:
         codes = self.spec.error_codes
         if len(frame) != 4 or not isinstance(frame[1], str) or not isinstance(frame[2], str):
             self._trace("in", text, None)
             unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else "-1"
-            await self._send_error(ws, unique_id, codes.rpc_framework,
-                                   "CALL must be [2, uniqueId, action, payload]")
+            await self._refuse(ws, unique_id, codes.rpc_framework, "CALL must be [2, uniqueId, action, payload]")
             return
         _, unique_id, action, payload = frame
-        self._trace("in", text, action)
-        if action == "ChangeConfiguration" and isinstance(payload, dict) and isinstance(payload.get("value"), str) \
-                and payload.get("key") in SECRET_CONFIG_KEYS:
-            SECRETS.add(payload["value"])
+        try:
+            self._trace("in", text, action)
+            verdict = self._admit(action, payload)
+        except Exception as exc:  # a bug of ours (or of the gate): logged, and the CALL still gets its answer
+            self._bugs.log(logging.ERROR, "checking %s %s failed", loggable(action), loggable(unique_id),
+                           exc_info=True)
+            verdict = _Refusal(codes.internal, f"{action[:50]} could not be checked: {type(exc).__name__}")
+        if verdict is None:
+            self._refusals.log(logging.INFO, "%s %s dropped unanswered: not accepted in this registration state",
+                               loggable(action), loggable(unique_id))
+        elif isinstance(verdict, _Refusal):
+            await self._refuse(ws, unique_id, verdict.code, verdict.description, action)
+        else:
+            self._spawn(self._answer(ws, unique_id, action, verdict, payload))
+
+    def _admit(self, action: str, payload: Any) -> Handler | _Refusal | None:
+        """The handler that answers this CALL, or the CALLERROR refusing it, or None: dropped unanswered
+        (the registration gate). Checks before the schema's must expect any JSON type in the payload."""
+        codes = self.spec.error_codes
+        learn_secrets(action, payload)
         if self._gate is not None and not self._gate(action):
-            logger.info("%s %s dropped unanswered: not accepted in this registration state", action, unique_id)
-            return
+            return None
         if not self.schemas.knows(action):
-            await self._send_error(ws, unique_id, codes.not_implemented, f"{action[:50]} is not known")
-            return
+            return _Refusal(codes.not_implemented, f"{action[:50]} is not known")
         profile = self.spec.profile_of(action)
         handler = self._handlers.get(action)
         if handler is None or (self._supported_profiles is not None and profile not in self._supported_profiles):
-            await self._send_error(ws, unique_id, codes.not_supported, f"{action} is not supported")
-            return
+            return _Refusal(codes.not_supported, f"{action} is not supported")
         violation = self.schemas.check_request(action, payload)
         if violation is not None:
-            await self._send_error(ws, unique_id, getattr(codes, violation.kind), violation.description)
-            return
-        self._spawn(self._answer(ws, unique_id, action, handler, payload))
+            return _Refusal(getattr(codes, violation.kind), violation.description)
+        return handler
 
     async def _answer(self, ws: ClientConnection, unique_id: str, action: str, handler: Handler,
                       payload: dict[str, Any]) -> None:
@@ -467,18 +509,20 @@ class OcppLink:
             await self._send_error(ws, unique_id, exc.code, exc.description, exc.details)
             return
         except Exception as exc:
-            logger.exception("%s handler failed", action)
+            self._bugs.log(logging.ERROR, "%s handler failed", action, exc_info=True)
             await self._send_error(ws, unique_id, codes.internal, f"{action} handler failed: {type(exc).__name__}")
             return
         if not isinstance(result, dict):
-            logger.error("%s handler returned %s, not a payload object", action, type(result).__name__)
+            self._bugs.log(logging.ERROR, "%s handler returned %s, not a payload object", action,
+                           type(result).__name__)
             await self._send_error(ws, unique_id, codes.internal, f"{action} handler returned no payload")
             return
         if self.schemas.check_response(action, result) is not None:
             result = self.schemas.make_valid(action, result, response=True)
             violation = self.schemas.check_response(action, result)
             if violation is not None:
-                logger.error("%s handler answer fails its schema: %s", action, violation.description)
+                self._bugs.log(logging.ERROR, "%s handler answer fails its schema: %s", action,
+                               loggable(violation.description, 200))
                 await self._send_error(ws, unique_id, codes.internal, f"{action} answer invalid")
                 return
         await self._send(ws, _to_json([CALLRESULT, unique_id, result]), action)
@@ -488,7 +532,7 @@ class OcppLink:
         pending = self._pending.get(unique_id) if unique_id is not None else None
         if pending is None or pending.future.done():
             self._trace("in", text, None)
-            logger.warning("late or unknown reply %s dropped", unique_id)
+            self._refusals.log(logging.WARNING, "late or unknown reply %s dropped", loggable(unique_id or "?"))
             return
         action, future = pending.action, pending.future
         self._trace("in", text, action)
@@ -513,6 +557,13 @@ class OcppLink:
 
     # --- outbound frames -----------------------------------------------------------------------------------
 
+    async def _refuse(self, ws: ClientConnection, unique_id: str, code: str, description: str,
+                      action: str | None = None) -> None:
+        """A CALLERROR for a frame the link itself refuses, with one compact, rate-limited log line."""
+        self._refusals.log(logging.WARNING, "refused %s %s: %s %s", loggable(action or "frame"),
+                           loggable(unique_id), code, loggable(description, 200))
+        await self._send_error(ws, unique_id, code, description)
+
     async def _send_error(self, ws: ClientConnection, unique_id: str, code: str, description: str,
                           details: dict[str, Any] | None = None) -> None:
         frame = [CALLERROR, unique_id, code, mask_text(description)[:255], details or {}]
@@ -530,3 +581,54 @@ class OcppLink:
             self._message_log.frame(direction, text, action)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s", direction, mask_frame_text(text))
+
+
+def _parse_frame(text: str) -> Any:
+    """json.loads within MAX_FRAME_DEPTH; raises ValueError (not JSON, or past a parser limit such as the
+    digits of a number) or _TooDeep."""
+    try:
+        frame = json.loads(text)
+    except RecursionError:
+        raise _TooDeep from None
+    # only a frame with that many brackets can nest that deep: the walk is skipped for nearly every frame
+    if text.count("[") + text.count("{") > MAX_FRAME_DEPTH and _nests_deeper(frame, MAX_FRAME_DEPTH):
+        raise _TooDeep
+    return frame
+
+
+def _nests_deeper(value: Any, limit: int) -> bool:
+    """True if arrays and objects nest more than `limit` levels. Level by level, not recursive, whatever the
+    depth; touching only containers keeps it at about half a json.loads for a frame full of them."""
+    level = [value] if isinstance(value, list | dict) else []
+    for _ in range(limit):
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) is list or type(child) is dict]
+        if not level:
+            return False
+    return True
+
+
+def _read_head(text: str) -> tuple[int | None, str | None, str | None]:
+    """Message type, unique id and action of a frame the parser refused, read from its first elements only
+    (scalars: reading them cannot recurse), so the CALLERROR can name the CALL it answers. None: not readable."""
+    match = _FRAME_KIND.match(text)
+    if match is None:
+        return None, None, None
+    unique_id, end = _string_at(text, match.end())
+    if unique_id is None:
+        return int(match.group(1)), None, None
+    separator = _SEPARATOR.match(text, end)
+    action = _string_at(text, separator.end())[0] if separator else None
+    return int(match.group(1)), unique_id, action
+
+
+def _string_at(text: str, index: int) -> tuple[str | None, int]:
+    """The JSON string starting at text[index], with the index after it; (None, index) if there is none."""
+    if not text.startswith('"', index):
+        return None, index
+    try:
+        return _decoder.raw_decode(text, index)
+    except ValueError:
+        return None, index
+
+

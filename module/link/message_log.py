@@ -6,16 +6,18 @@ import html
 import json
 import logging
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from module.link.log_limit import RateLimitedLog
 from module.link.secrets import mask_frame_text
 
 logger = logging.getLogger(__name__)
 
 DIRECTIONS = {"out": "CP &rarr; CSMS", "in": "CSMS &rarr; CP", "event": "link"}
-MESSAGE_TYPES = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
+MESSAGE_TYPES: dict[int | None, str] = {2: "CALL", 3: "CALLRESULT", 4: "CALLERROR"}
 
 # The page needs nothing else: rows are appended below this head and stay readable while the file grows.
 _HTML_HEAD = """<!DOCTYPE html>
@@ -53,15 +55,19 @@ direction <select id="dir" onchange="applyFilter()"><option value="">all</option
 
 class MessageLog:
     """Appends to messages.jsonl and messages.html in a folder; rotates both past max_file_size bytes,
-    keeping max_files generations (messages.1.jsonl is the newest old one)."""
+    keeping max_files generations (messages.1.jsonl is the newest old one). Never raises to the link: text the
+    file encoding cannot hold (a peer's lone surrogate) is written escaped, and a failed write is counted in
+    `failures` and reported in a rate-limited line."""
 
     def __init__(self, folder: Path | str, *, max_file_size: int = 10 * 1024 * 1024, max_files: int = 5,
                  jsonl: bool = True, html_page: bool = True) -> None:
         self.folder = Path(folder)
         self.max_file_size = max(4096, max_file_size)
         self.max_files = max(1, max_files)
+        self.failures = 0
         self._kinds = [k for k, on in (("jsonl", jsonl), ("html", html_page)) if on]
         self._files: dict[str, IO[str]] = {}
+        self._failure_log = RateLimitedLog(logger)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, kind: str, generation: int = 0) -> Path:
@@ -71,30 +77,28 @@ class MessageLog:
     def frame(self, direction: str, text: str, action: str | None = None) -> None:
         """One frame as sent or received; direction "out" or "in"; action known from the pending CALL."""
         safe = mask_frame_text(text)
-        message_type, unique_id = _frame_head(safe)
-        self._write(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe)
+        value = _parse(safe)
+        message_type, unique_id = _frame_head(value)
+        self._write(_Row(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe, value))
 
     def event(self, text: str) -> None:
         """A link event (connected, disconnected, refused) between the frames."""
-        self._write("event", "event", None, None, mask_frame_text(text))
+        self._write(_Row("event", "event", None, None, mask_frame_text(text), _UNPARSED))
 
     def close(self) -> None:
         for f in self._files.values():
             f.close()
         self._files.clear()
 
-    def _write(self, direction: str, message_type: str, action: str | None, unique_id: str | None,
-               text: str) -> None:
+    def _write(self, row: _Row) -> None:
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        try:
-            if "jsonl" in self._kinds:
-                line = json.dumps({"time": now, "direction": direction, "type": message_type,
-                                   "action": action, "id": unique_id, "frame": text}, ensure_ascii=False)
-                self._append("jsonl", line + "\n")
-            if "html" in self._kinds:
-                self._append("html", _html_row(now, direction, message_type, action, unique_id, text))
-        except OSError as exc:  # a full disk must not take the link down
-            logger.error("message log write failed: %s", exc)
+        for kind in self._kinds:  # each file on its own: a broken one does not silence the other
+            try:
+                self._append(kind, _jsonl_line(now, row) if kind == "jsonl" else _html_row(now, row))
+            except Exception as exc:  # a full disk (or a bug here) must not fail the frame being logged
+                self.failures += 1
+                self._failure_log.log(logging.ERROR, "message log: writing %s failed (%d failures so far): %s",
+                                      kind, self.failures, exc, exc_info=not isinstance(exc, OSError))
 
     def _append(self, kind: str, text: str) -> None:
         f = self._files.get(kind)
@@ -102,7 +106,8 @@ class MessageLog:
             self._rotate(kind)
             f = None
         if f is None:
-            f = self._files[kind] = open(self.path(kind), "a", encoding="utf-8")  # noqa: SIM115
+            f = self._files[kind] = open(self.path(kind), "a", encoding="utf-8",  # noqa: SIM115
+                                         errors="backslashreplace")
             if kind == "html" and f.tell() == 0:
                 f.write(_HTML_HEAD)
         f.write(text)
@@ -119,26 +124,56 @@ class MessageLog:
                 os.replace(src, self.path(kind, generation + 1))
 
 
-def _frame_head(text: str) -> tuple[int | None, str | None]:
+_UNPARSED = object()  # a row whose text is not JSON (or nests deeper than the parser goes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """One line of the log, in both files."""
+
+    direction: str
+    message_type: str
+    action: str | None
+    unique_id: str | None
+    text: str
+    value: Any  # the parsed frame, or _UNPARSED
+
+
+def _parse(text: str) -> Any:
     try:
-        frame = json.loads(text)
-    except ValueError:
-        return None, None
-    if isinstance(frame, list) and len(frame) >= 2 and isinstance(frame[1], str):
-        return frame[0] if isinstance(frame[0], int) else None, frame[1]
+        return json.loads(text)
+    except (ValueError, RecursionError):  # the link refuses such frames, and logs them first
+        return _UNPARSED
+
+
+def _frame_head(value: Any) -> tuple[int | None, str | None]:
+    if isinstance(value, list) and len(value) >= 2 and isinstance(value[1], str):
+        return value[0] if isinstance(value[0], int) else None, value[1]
     return None, None
 
 
-def _html_row(now: str, direction: str, message_type: str, action: str | None, unique_id: str | None,
-              text: str) -> str:
+def _jsonl_line(now: str, row: _Row) -> str:
+    return json.dumps({"time": now, "direction": row.direction, "type": row.message_type, "action": row.action,
+                       "id": row.unique_id, "frame": row.text}, ensure_ascii=False) + "\n"
+
+
+def _pretty(row: _Row) -> str:
+    """The frame indented for reading; as received when it is not JSON or too deep to indent (the indenting
+    encoder recurses once per level)."""
+    if row.value is _UNPARSED:
+        return row.text
     try:
-        pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
-        pretty = text
-    err = " err" if message_type in ("CALLERROR", "invalid") else ""
+        return json.dumps(row.value, indent=2, ensure_ascii=False)
+    except RecursionError:
+        return row.text
+
+
+def _html_row(now: str, row: _Row) -> str:
+    err = " err" if row.message_type in ("CALLERROR", "invalid") else ""
     esc = html.escape
+    action = esc(row.action or "")
     return (
-        f'<div class="row {direction}{err}" data-action="{esc(action or "")}"><details><summary>'
-        f'{esc(now)} {DIRECTIONS.get(direction, esc(direction))} <b>{esc(action or "")}</b> '
-        f'{esc(message_type)} {esc(unique_id or "")}</summary><pre>{esc(pretty)}</pre></details></div>\n'
+        f'<div class="row {row.direction}{err}" data-action="{action}"><details><summary>'
+        f'{esc(now)} {DIRECTIONS.get(row.direction, esc(row.direction))} <b>{action}</b> '
+        f'{esc(row.message_type)} {esc(row.unique_id or "")}</summary><pre>{esc(_pretty(row))}</pre></details></div>\n'
     )

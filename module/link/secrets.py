@@ -6,10 +6,10 @@ import json
 import logging
 import re
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 MASK = "*****"
-SECRET_CONFIG_KEYS = frozenset({"AuthorizationKey"})
 
 _BASIC = re.compile(r"(?i)(authorization\s*[:=]\s*['\"]?\s*basic\s+)[A-Za-z0-9+/=._-]+")
 _VALUE_AFTER_KEY = re.compile(r"""(['"]value['"]\s*:\s*['"])([^'"]*)(['"]?)""")
@@ -36,6 +36,35 @@ class SecretRegistry:
 
 
 SECRETS = SecretRegistry()
+
+
+class PayloadSecrets(Protocol):
+    """Where secrets travel inside OCPP payloads, as a layer above the link knows it (the link names no action)."""
+
+    markers: frozenset[str]
+    """Text present in every frame that may carry such a secret: frames without it are not parsed again."""
+
+    def values(self, action: str, payload: Any) -> Iterable[str]:
+        """The secrets an incoming CALL brings (masked from then on); any JSON may come here, unchecked."""
+        ...
+
+    def mask(self, payload: Any) -> Any:
+        """A copy of one JSON value (not its children) with its secret fields replaced by MASK."""
+        ...
+
+
+_PAYLOAD_SECRETS: dict[str, PayloadSecrets] = {}
+
+
+def register_payload_secrets(name: str, rule: PayloadSecrets) -> None:
+    """Register (or replace) the rule `name`."""
+    _PAYLOAD_SECRETS[name] = rule
+
+
+def learn_secrets(action: str, payload: Any) -> None:
+    """A secret is masked from the moment it arrives, even in a CALL that is refused later."""
+    for rule in _PAYLOAD_SECRETS.values():
+        SECRETS.add(*rule.values(action, payload))
 _FORMATTER = logging.Formatter()
 
 
@@ -45,14 +74,11 @@ def mask_text(text: str) -> str:
 
 
 def mask_payload(payload: Any) -> Any:
-    """A copy of a JSON value where every {"key": <secret config key>, "value": ...} has its value masked.
-
-    Covers ChangeConfiguration.req and a GetConfiguration.conf that (wrongly) lists the key.
-    """
+    """A copy of a JSON value with the secret fields the registered rules know masked, at any depth."""
     if isinstance(payload, dict):
-        masked = {k: mask_payload(v) for k, v in payload.items()}
-        if masked.get("key") in SECRET_CONFIG_KEYS and "value" in masked:
-            masked["value"] = MASK
+        masked: Any = {k: mask_payload(v) for k, v in payload.items()}
+        for rule in _PAYLOAD_SECRETS.values():
+            masked = rule.mask(masked)
         return masked
     if isinstance(payload, list):
         return [mask_payload(v) for v in payload]
@@ -60,11 +86,12 @@ def mask_payload(payload: Any) -> Any:
 
 
 def mask_frame_text(text: str) -> str:
-    """A raw frame (or any text) made safe to show; the secret config value is masked even in malformed JSON."""
-    if any(key in text for key in SECRET_CONFIG_KEYS):
+    """A raw frame (or any text) made safe to show. A frame with a registered marker that cannot be parsed (malformed,
+    or nested too deep for the parser or for mask_payload: both recurse) has every "value" string masked."""
+    if any(marker in text for rule in _PAYLOAD_SECRETS.values() for marker in rule.markers):
         try:
             text = json.dumps(mask_payload(json.loads(text)), separators=(",", ":"))
-        except ValueError:
+        except (ValueError, RecursionError):
             text = _VALUE_AFTER_KEY.sub(lambda m: m.group(1) + MASK + m.group(3), text)
     return mask_text(text)
 

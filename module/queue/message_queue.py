@@ -180,12 +180,17 @@ class MessageQueue:
         self._tx_added.set()
         return seq
 
-    async def send(self, action: str, payload: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        """Normal lane: send now and return the response; Offline if it cannot go out (unless QueueAllMessages)."""
-        if action in self._transactional:
+    async def send(self, action: str, payload: dict[str, Any], timeout: float | None = None, *,
+                   triggered: bool = False) -> dict[str, Any]:
+        """Normal lane: send now and return the response; Offline if it cannot go out (unless QueueAllMessages).
+
+        `triggered` marks a message the CSMS asked for (TriggerMessage): it may go out while the boot is Pending,
+        also when its action is transactional (an answer to a request, not part of the durable history).
+        """
+        if action in self._transactional and not triggered:
             raise ValueError(f"{action} is transactional: use enqueue_transactional")
         timeout = self.settings.message_timeout if timeout is None else timeout
-        if self._link.connected and self.registration.accepted:
+        if self._link.connected and self.registration.may_send(triggered):
             try:
                 return await self._link.call(action, payload, timeout)
             except LinkDown:

@@ -73,6 +73,23 @@ class Registration:
     async def wait_accepted(self) -> None:
         await self._accepted.wait()
 
+    def may_send(self, triggered: bool) -> bool:
+        """Accepted: any message; Pending: only what the CSMS asked for with TriggerMessage."""
+        return self.accepted or (triggered and self.status is RegistrationStatus.PENDING)
+
+    async def accept(self, response: dict[str, Any]) -> None:
+        """A BootNotification the CSMS triggered was Accepted: registered now, the loop ends at its next turn."""
+        if not self.accepted:
+            await self._accepted_with(response)
+
+    async def _accepted_with(self, response: dict[str, Any]) -> None:
+        self.status = RegistrationStatus.ACCEPTED
+        self._accepted.set()
+        log.info("BootNotification accepted (interval %s s)", response.get("interval"))
+        result = self._on_accepted(response)
+        if inspect.isawaitable(result):
+            await result
+
     def allows_incoming(self, action: str) -> bool:
         """Gate for the link: CSMS CALLs are answered once Pending or Accepted, dropped before and if Rejected."""
         return self.status in (RegistrationStatus.PENDING, RegistrationStatus.ACCEPTED)
@@ -90,13 +107,10 @@ class Registration:
                 await self._clock.sleep(self.retry_interval)
                 continue
             status = RegistrationStatus(response["status"])
+            if self.accepted:
+                return  # a triggered BootNotification was accepted meanwhile
             if status is RegistrationStatus.ACCEPTED:
-                self.status = status
-                self._accepted.set()
-                log.info("BootNotification accepted (interval %s s)", response.get("interval"))
-                result = self._on_accepted(response)
-                if inspect.isawaitable(result):
-                    await result
+                await self._accepted_with(response)
                 return
             self.status = status
             interval = response.get("interval") or self.retry_interval

@@ -1,4 +1,5 @@
-"""OCPP 1.6 transactional messages: StartTransaction, MeterValues, StopTransaction and SecurityEventNotification.
+"""OCPP 1.6 transactional messages: StartTransaction, MeterValues, StopTransaction, SecurityEventNotification and
+the firmware and diagnostics status notifications.
 
 Until the CSMS answers StartTransaction, a transaction's messages carry a local negative placeholder id; the
 answer's transactionId is written into every queued message of the session in the same disk write that removes
@@ -26,7 +27,10 @@ _CARRY_TRANSACTION_ID = (METER_VALUES, STOP)
 class V16TransactionPolicy:
     """The 1.6 rules over the transactions table (`store`), which the core reads for recovery and ids."""
 
-    transactional_actions = frozenset({START, STOP, METER_VALUES, "SecurityEventNotification"})
+    transactional_actions = frozenset({START, STOP, METER_VALUES, "SecurityEventNotification",
+                                       "FirmwareStatusNotification", "DiagnosticsStatusNotification"})
+    """Firmware and diagnostics statuses ride here too (libocpp sends them on the normal lane, dropped while
+    offline): a CSMS that never learns DownloadFailed or Installed waits for ever, and these are few."""
     thinnable_action = METER_VALUES
 
     def __init__(self, db: Database) -> None:

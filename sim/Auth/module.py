@@ -2,8 +2,18 @@
 
 Follows EVerest's Auth module in its main rules: the same token (or, after validation, a token of the same group)
 swiped at a running transaction stops it (reason Local); otherwise the token is validated (prevalidated remote-start
-tokens skip that) and given to the EVSE that waits for authorization, else to the first free one; an authorization
-not used within the connection timeout is withdrawn; reservations restrict who may use an EVSE.
+tokens skip that and bring their parent token) and given to the EVSE that waits for authorization, else to the first
+free one; an authorization not used within the connection timeout is withdrawn.
+
+Reservations restrict who may use an EVSE. One for an EVSE reserves it there (the EVSE reports ReservationStart);
+reservations for any EVSE reserve the free EVSEs once they need all of them. A reservation is used up when its
+token is authorized (the EVSE keeps its id for the transaction), ends at its expiry or when cancelled (the EVSE
+reports ReservationEnd), and ends when its EVSE is disabled.
+
+Restart: EVerest's Auth keeps its reservations in its optional kvs store and makes them again at start, dropping
+expired ones. With `reservations_file` set, this module does the same and also reserves each EVSE again (EVerest's
+load only rebuilds its own bookkeeping, which would leave a reserved connector reporting Available), so after a
+power cut a connector reports Reserved, or Available when its reservation expired meanwhile.
 """
 
 from __future__ import annotations
@@ -12,10 +22,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from framework.errors import CommandError
 from framework.module import Module, Requirement
-from sim.Auth.reservations import Reservation
+from sim.Auth.reservations import Reservation, ReservationFile, admits, check
 
 log = logging.getLogger(__name__)
 UNKNOWN = {"authorization_status": "Unknown", "tariff_messages": []}
@@ -36,6 +47,7 @@ class Evse:
     auth_parent: str | None = None
     transaction_token: dict | None = None
     transaction_parent: str | None = None
+    held: bool = False  # reserved for the reservations for any EVSE
     timer: asyncio.Task | None = field(default=None, repr=False)
 
     def cancel_timer(self) -> None:
@@ -57,6 +69,7 @@ class Auth:
         self.prioritize_authorization = bool(config["prioritize_authorization_over_stopping_transaction"])
         self.evses: list[Evse] = []
         self.reservations: dict[int, Reservation] = {}
+        self.saved = ReservationFile(Path(config["reservations_file"]) if config["reservations_file"] else None)
         self._expiry: dict[int, asyncio.Task] = {}
         self._lock = asyncio.Lock()
 
@@ -82,6 +95,7 @@ class Auth:
                 evse.evse_id = (await evse.req.call("get_evse", {}, timeout=30.0))["id"]
             except CommandError as exc:
                 log.error("get_evse of %s failed: %s", evse.req.module_id, exc)
+        await self._restore()
 
     async def _status(self, token: dict, status: str) -> None:
         await self.mod.publish("main", "token_validation_status", {"token": token, "status": status})
@@ -95,6 +109,8 @@ class Auth:
         name = event["event"]
         if name in ("Enabled", "Disabled"):
             evse.enabled = name == "Enabled"
+            if not evse.enabled:
+                await self._end_evse_reservation(evse)
         elif name == "SessionStarted":
             evse.session = True
             if event.get("session_started", {}).get("reason") == "EVConnected":
@@ -106,15 +122,12 @@ class Auth:
         elif name == "Deauthorized":
             evse.authorized = False
         elif name == "TransactionStarted":
-            started = event.get("transaction_started", {})
             evse.plugged = True
             evse.cancel_timer()
-            evse.transaction_token = started.get("id_tag")
+            evse.transaction_token = event.get("transaction_started", {}).get("id_tag")
             evse.transaction_parent = evse.auth_parent
             evse.authorized = False
-            reservation_id = started.get("reservation_id")
-            if reservation_id is not None and self._drop_reservation(reservation_id):
-                await self._reservation_update(reservation_id, "Used")
+            evse.held = False  # the EVSE cleared its reservation with the start
         elif name == "TransactionFinished":
             evse.transaction_token = evse.transaction_parent = None
             evse.finished = True
@@ -122,6 +135,8 @@ class Auth:
             evse.cancel_timer()
             evse.session = evse.plugged = evse.finished = evse.authorized = False
             evse.auth_token = evse.auth_parent = None
+        if name in ("Enabled", "Disabled", "SessionStarted", "SessionFinished"):
+            await self._hold_for_any()
 
     def _start_timer(self, evse: Evse) -> None:
         evse.cancel_timer()
@@ -186,7 +201,10 @@ class Auth:
 
     async def _validate(self, token: dict) -> dict:
         if token.get("prevalidated"):
-            return {"authorization_status": "Accepted", "tariff_messages": []}
+            result = {"authorization_status": "Accepted", "tariff_messages": []}
+            if token.get("parent_id_token"):
+                result["parent_id_token"] = token["parent_id_token"]
+            return result
         last = UNKNOWN
         for validator in self.mod.requirements("token_validator"):
             try:
@@ -204,35 +222,32 @@ class Auth:
         value = token_value(token) or ""
         free = [e for e in self._allowed(token, result)
                 if e.enabled and e.transaction_token is None and not e.finished and not e.authorized
-                and self._may_use(e, value, parent)]
+                and self._may_use(e, value, parent)[0]]
         waiting = [e for e in free if e.plugged]
         return (waiting or free or [None])[0]
 
-    def _may_use(self, evse: Evse, value: str, parent: str | None) -> bool:
-        mine = [r for r in self.reservations.values() if r.evse_id == evse.evse_id]
-        if mine:
-            return any(r.accepts(value, parent) for r in mine)
-        if evse.session:
-            return True
-        global_others = [r for r in self.reservations.values() if r.evse_id is None and not r.accepts(value, parent)]
-        unreserved_free = [e for e in self.evses if e.enabled and not e.session
-                           and not any(r.evse_id == e.evse_id for r in self.reservations.values())]
-        return len(unreserved_free) > len(global_others)
+    def _may_use(self, evse: Evse, value: str, parent: str | None) -> tuple[bool, Reservation | None]:
+        """Whether the token may charge at the EVSE, and the reservation it uses there."""
+        return admits(self.reservations.values(), evse.evse_id, value, parent,
+                      len([e for e in self._free() if e is not evse]))
+
+    def _free(self) -> list[Evse]:
+        """Enabled EVSEs without a car, a driver or a reservation of their own."""
+        own = {r.evse_id for r in self.reservations.values()}
+        return [e for e in self.evses if e.enabled and not e.session and e.evse_id not in own]
 
     async def _authorize(self, evse: Evse, token: dict, result: dict, parent: str | None) -> None:
         result = dict(result)
-        reservation = next((r for r in self.reservations.values()
-                            if r.evse_id in (evse.evse_id, None) and r.accepts(token_value(token) or "", parent)),
-                           None)
+        _allowed, reservation = self._may_use(evse, token_value(token) or "", parent)
         if reservation is not None:
             result["reservation_id"] = reservation.reservation_id
         evse.auth_token, evse.auth_parent = token, parent
         await evse.req.call("authorize_response", {"provided_token": token, "validation_result": result})
         evse.authorized = True
         await self._status(token, "Accepted")
-        if reservation is not None and reservation.evse_id is None and self._drop_reservation(
-                reservation.reservation_id):
+        if reservation is not None and self._drop_reservation(reservation.reservation_id):
             await self._reservation_update(reservation.reservation_id, "Used")
+            await self._hold_for_any()
         if not evse.plugged:
             self._start_timer(evse)
 
@@ -272,36 +287,86 @@ class Auth:
         if reservation.seconds_left() <= 0:
             return "Rejected"
         if reservation.evse_id is None:
-            status = self._global_reservation_status(reservation)
+            status = self._any_evse_status(reservation)
         else:
-            status = await self._evse_reservation_status(reservation)
+            status = await self._evse_status(reservation)
         if status != "Accepted":
             return status
-        self._drop_reservation(reservation.reservation_id)
-        self.reservations[reservation.reservation_id] = reservation
-        self._expiry[reservation.reservation_id] = asyncio.get_running_loop().create_task(
-            self._expire(reservation))
+        previous = self.reservations.get(reservation.reservation_id)
+        self._drop_reservation(reservation.reservation_id)  # the same id again replaces it
+        if previous is not None and previous.evse_id not in (None, reservation.evse_id):
+            await self._release(previous)
+        self._place(reservation)
+        await self._hold_for_any()
         await self._reservation_update(reservation.reservation_id, "Placed")
         return "Accepted"
 
-    def _global_reservation_status(self, reservation: Reservation) -> str:
-        free = [e for e in self.evses if e.enabled and not e.session]
-        taken = [r for r in self.reservations.values() if r.reservation_id != reservation.reservation_id]
-        return "Accepted" if len(free) > len(taken) else "Occupied"
+    def _others(self, reservation: Reservation) -> list[Reservation]:
+        return [r for r in self.reservations.values() if r.reservation_id != reservation.reservation_id]
 
-    async def _evse_reservation_status(self, reservation: Reservation) -> str:
-        evse = next((e for e in self.evses if e.evse_id == reservation.evse_id), None)
+    def _any_evse_status(self, reservation: Reservation) -> str:
+        enabled = [e for e in self.evses if e.enabled]
+        if not enabled:
+            return "Unavailable"
+        others = self._others(reservation)
+        own = {r.evse_id for r in others}
+        free = [e for e in enabled if not e.session and e.evse_id not in own]
+        return "Accepted" if len(free) > len([r for r in others if r.evse_id is None]) else "Occupied"
+
+    async def _evse_status(self, reservation: Reservation) -> str:
+        evse = self._evse(reservation.evse_id)
         if evse is None:
             return "Rejected"
         if not evse.enabled:
             return "Unavailable"
-        other = [r for r in self.reservations.values()
-                 if r.evse_id == evse.evse_id and r.reservation_id != reservation.reservation_id]
-        if evse.session or other:
+        others = self._others(reservation)
+        own = {r.evse_id for r in others}
+        free_elsewhere = [e for e in self.evses if e.enabled and not e.session and e.evse_id not in own
+                          and e is not evse]
+        if evse.session or evse.evse_id in own or len(free_elsewhere) < len([r for r in others if r.evse_id is None]):
             return "Occupied"
         if not await evse.req.call("reserve", {"reservation_id": reservation.reservation_id}):
             return "Occupied"
+        evse.held = False
         return "Accepted"
+
+    def _evse(self, evse_id: int | None) -> Evse | None:
+        return next((e for e in self.evses if e.evse_id == evse_id), None)
+
+    def _place(self, reservation: Reservation) -> None:
+        self.reservations[reservation.reservation_id] = reservation
+        self._expiry[reservation.reservation_id] = asyncio.get_running_loop().create_task(self._expire(reservation))
+        self.saved.save(self.reservations.values())
+
+    async def _restore(self) -> None:
+        """The reservations of the previous run: expired ones end, the others reserve their EVSE again."""
+        for reservation in self.saved.load():
+            if reservation.seconds_left() <= 0:
+                log.info("reservation %s expired while the charger was off", reservation.reservation_id)
+                await self._reservation_update(reservation.reservation_id, "Expired")
+                continue
+            evse = self._evse(reservation.evse_id)
+            if reservation.evse_id is not None and (evse is None or not await evse.req.call(
+                    "reserve", {"reservation_id": reservation.reservation_id})):
+                log.warning("reservation %s could not be placed again", reservation.reservation_id)
+                await self._reservation_update(reservation.reservation_id, "Cancelled")
+                continue
+            self._place(reservation)
+        self.saved.save(self.reservations.values())
+        await self._hold_for_any()
+
+    async def _hold_for_any(self) -> None:
+        """While the reservations for any EVSE need every free EVSE, those EVSEs are reserved (without an id), as
+        EVerest's Auth does; once fewer are needed they are released."""
+        anywhere = [r for r in self.reservations.values() if r.evse_id is None]
+        free = self._free()
+        hold = bool(anywhere) and len(anywhere) >= len(free)
+        for evse in free:
+            if hold and not evse.held:
+                evse.held = bool(await evse.req.call("reserve", {"reservation_id": -1}))
+            elif not hold and evse.held:
+                evse.held = False
+                await evse.req.call("cancel_reservation", {})
 
     async def _expire(self, reservation: Reservation) -> None:
         await asyncio.sleep(max(0.0, reservation.seconds_left()))
@@ -309,18 +374,30 @@ class Auth:
         if self._drop_reservation(reservation.reservation_id):
             log.info("reservation %s expired", reservation.reservation_id)
             await self._release(reservation)
+            await self._hold_for_any()
             await self._reservation_update(reservation.reservation_id, "Expired")
 
     def _drop_reservation(self, reservation_id: int) -> bool:
         task = self._expiry.pop(reservation_id, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-        return self.reservations.pop(reservation_id, None) is not None
+        dropped = self.reservations.pop(reservation_id, None) is not None
+        if dropped:
+            self.saved.save(self.reservations.values())
+        return dropped
 
     async def _release(self, reservation: Reservation) -> None:
-        for evse in self.evses:
-            if evse.evse_id == reservation.evse_id:
-                await evse.req.call("cancel_reservation", {})
+        evse = self._evse(reservation.evse_id)
+        if evse is not None:
+            await evse.req.call("cancel_reservation", {})
+
+    async def _end_evse_reservation(self, evse: Evse) -> None:
+        """A disabled EVSE keeps no reservation (EVerest cancels it when the connector becomes unavailable)."""
+        evse.held = False
+        for reservation in [r for r in self.reservations.values() if r.evse_id == evse.evse_id]:
+            self._drop_reservation(reservation.reservation_id)
+            await self._release(reservation)
+            await self._reservation_update(reservation.reservation_id, "Cancelled")
 
     async def cancel_reservation(self, args: dict) -> bool:
         reservation = self.reservations.get(args["reservation_id"])
@@ -328,19 +405,14 @@ class Auth:
             return False
         self._drop_reservation(reservation.reservation_id)
         await self._release(reservation)
+        await self._hold_for_any()
         await self._reservation_update(reservation.reservation_id, "Cancelled")
         return True
 
     def exists_reservation(self, args: dict) -> str:
         request = args["request"]
-        evse_id = request.get("evse_id")
-        relevant = [r for r in self.reservations.values()
-                    if evse_id is None or r.evse_id in (evse_id, None)]
-        statuses = [r.check(request["id_token"], request.get("group_id_token")) for r in relevant]
-        for status in ("ReservedForToken", "ReservedForOtherTokenAndHasParentToken", "ReservedForOtherToken"):
-            if status in statuses:
-                return status
-        return "NotReserved"
+        return check(self.reservations.values(), request.get("evse_id"), request["id_token"],
+                     request.get("group_id_token"))
 
     async def close(self) -> None:
         tasks = list(self._expiry.values()) + [e.timer for e in self.evses if e.timer is not None]

@@ -165,10 +165,10 @@ class Charger:
         reservation = self.reservation_id
         if reservation is not None and reservation >= 0:
             started["reservation_id"] = reservation
+        # The transaction uses the reservation up; as EVerest's EvseManager, without a ReservationEnd, so that
+        # OCPP 1.6 goes from Reserved to Preparing rather than to Available.
+        self.reservation_id = None
         await self._event("TransactionStarted", transaction_started=started)
-        if reservation is not None:
-            self.reservation_id = None
-            await self._event("ReservationEnd")
         await self._update_charging()
 
     async def _finish_transaction(self, reason: str, id_tag: dict | None) -> None:
@@ -245,6 +245,9 @@ class Charger:
             await self._start_session("Authorized", provided_token)
             session = self.session
         session.token, session.validation = provided_token, validation_result
+        if validation_result.get("reservation_id") is not None:
+            # the reservation the auth module matched, also one for any EVSE: the transaction reports it
+            self.reservation_id = validation_result["reservation_id"]
         await self._event("Authorized")
         session.authorized = True
         if self.car.plugged and self.started and self.enabled:
@@ -260,6 +263,7 @@ class Charger:
             await self._event("PluginTimeout")
             return
         session.authorized = False
+        await self.cancel_reservation()  # the authorized driver used the reservation up without charging
         if not self.car.plugged:
             await self._stop_session()
 

@@ -1,82 +1,151 @@
-"""System: resets are recorded, never executed; firmware and log transfers are simulated step by step.
+"""System: the boot reason across restarts, resets recorded, and real firmware and log transfers.
 
-A location containing "fail" makes the simulated transfer fail (after its retries), so failure paths can be shown.
+UpdateFirmware: the file is downloaded over FTP, HTTP or HTTPS with the request's attempts (the interface's
+`retries` counts every attempt) and interval; then the module waits for allow_firmware_installation (the OCPP
+module first takes the connectors out of service), "installs" it (a file starting with BAD_FIRMWARE_MARKER fails),
+records it and reboots the simulated charger: the next boot reason is FirmwareUpdate and the module exits with the
+manager's REBOOT_EXIT_STATUS, so the manager starts every module again. Upload of logs: a tar.gz of the files
+`log_paths` names goes up by FTP, HTTP PUT or HTTP multipart POST.
+
+Transfers under way are kept in the state file: after a power cut (kill -9) a download or upload starts again
+from its first attempt, and an installation that was cut is reported InstallationFailed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import tempfile
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from framework.manager import REBOOT_EXIT_STATUS
 from framework.module import Module
+from sim.System.logs import archive_logs
+from sim.System.transfers import TransferError, download, safe_url, upload
 
 log = logging.getLogger(__name__)
 
+BAD_FIRMWARE_MARKER = b"BAD-FIRMWARE"
+Report = Callable[[], Awaitable[None]]
+FIRMWARE_JOB, UPLOAD_JOB = "firmware", "upload"
 
-class BootState:
-    """The boot reason of this start, and the one the next start will report (PowerUp unless a reset was asked)."""
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class SystemState:
+    """What the system keeps across restarts: the boot reason of this start and of the next (PowerUp unless a
+    reset or an update asked otherwise), reset requests, the transfers under way and the firmware installed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         stored = json.loads(path.read_text()) if path.exists() else {}
-        self.boot_reason = stored.get("next_boot_reason", "PowerUp")
-        self.resets: list[dict] = stored.get("resets", [])
-        self._save("PowerUp")
+        self.boot_reason: str = stored.get("next_boot_reason", "PowerUp")
+        self.next_boot_reason = "PowerUp"
+        self.resets: list[dict[str, Any]] = stored.get("resets", [])
+        self.jobs: dict[str, dict[str, Any]] = stored.get("jobs", {})
+        self.installed: list[dict[str, Any]] = stored.get("installed_firmware", [])
+        self.save()
 
-    def _save(self, next_reason: str) -> None:
+    def save(self) -> None:
+        """Whole or not at all: a kill -9 while writing leaves the previous state."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"boot_reason": self.boot_reason, "next_boot_reason": next_reason,
-                                         "resets": self.resets}, indent=1))
+        partial = self.path.with_name(self.path.name + ".tmp")
+        partial.write_text(json.dumps({"boot_reason": self.boot_reason, "next_boot_reason": self.next_boot_reason,
+                                       "resets": self.resets, "jobs": self.jobs,
+                                       "installed_firmware": self.installed}, indent=1))
+        partial.replace(self.path)
 
     def record_reset(self, reset_type: str, scheduled: bool) -> None:
-        self.resets.append({"type": reset_type, "scheduled": scheduled,
-                            "timestamp": datetime.now(UTC).isoformat()})
-        self._save("ScheduledReset" if scheduled else "RemoteReset")
+        self.resets.append({"type": reset_type, "scheduled": scheduled, "timestamp": now()})
+        self.next_boot_reason = "ScheduledReset" if scheduled else "RemoteReset"
+        self.save()
+
+    def set_job(self, name: str, job: dict[str, Any] | None) -> None:
+        if job is None:
+            self.jobs.pop(name, None)
+        else:
+            self.jobs[name] = job
+        self.save()
 
 
 class System:
     def __init__(self, mod: Module) -> None:
         self.mod = mod
-        state_file = mod.config["state_file"] or str(Path(tempfile.gettempdir()) / f"system-{mod.id}.json")
-        self.boot = BootState(Path(state_file))
-        self.step_s = float(mod.config["transfer_step_s"])
+        config = mod.config
+        temp = Path(tempfile.gettempdir())
+        self.state = SystemState(Path(config["state_file"] or temp / f"system-{mod.id}.json"))
+        self.work_dir = Path(config["work_dir"] or temp / f"system-{mod.id}")
+        self.log_paths = [Path(path) for path in config["log_paths"].split(",") if path.strip()]
+        self.http_upload_method = config["http_upload_method"]
+        self.timeout = float(config["transfer_timeout_s"])
+        self.default_retry_interval = float(config["default_retry_interval_s"])
+        self.ca_file = config["ca_file"] or None
+        self.rebooting = asyncio.Event()
         self._install_allowed = asyncio.Event()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def register(self) -> None:
         for cmd in ("update_firmware", "allow_firmware_installation", "upload_logs", "is_reset_allowed", "reset",
                     "set_system_time", "get_boot_reason"):
             self.mod.implement("main", cmd, getattr(self, cmd))
 
-    def _spawn(self, coro) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    def _run(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        previous = self._tasks.get(name)
+        if previous is not None:
+            previous.cancel()
+        self._tasks[name] = asyncio.get_running_loop().create_task(work, name=name)
 
+    def _running(self, name: str) -> bool:
+        task = self._tasks.get(name)
+        return task is not None and not task.done()
+
+    async def resume(self) -> None:
+        """Take up the transfers a power cut interrupted."""
+        firmware = self.state.jobs.get(FIRMWARE_JOB)
+        if firmware is not None and firmware.get("installing"):
+            log.warning("the firmware installation was cut by a power loss")
+            self.state.set_job(FIRMWARE_JOB, None)
+            await self._firmware_status(firmware["request"]["request_id"], "InstallationFailed")
+        elif firmware is not None:
+            log.info("taking up the firmware download from %s again", safe_url(firmware["request"]["location"]))
+            self._run(FIRMWARE_JOB, self._update_firmware(firmware["request"]))
+        upload_job = self.state.jobs.get(UPLOAD_JOB)
+        if upload_job is not None:
+            log.info("taking up the log upload %s again", upload_job["file_name"])
+            self._run(UPLOAD_JOB, self._upload_logs(upload_job["request"], upload_job["file_name"]))
+
+    # ------------------------------------------------------------ resets, time, boot reason
     def is_reset_allowed(self, args: dict) -> bool:
         return True
 
     def reset(self, args: dict) -> None:
         log.warning("reset requested: type %s, scheduled %s (simulated: recorded, nothing restarts)",
                     args["type"], args["scheduled"])
-        self.boot.record_reset(args["type"], bool(args["scheduled"]))
+        self.state.record_reset(args["type"], bool(args["scheduled"]))
 
     def set_system_time(self, args: dict) -> bool:
         log.info("system time set to %s (simulated: the host clock is left alone)", args["timestamp"])
         return True
 
     def get_boot_reason(self, args: dict) -> str:
-        return self.boot.boot_reason
+        return self.state.boot_reason
 
     # ------------------------------------------------------------ firmware
     def update_firmware(self, args: dict) -> str:
         request = args["firmware_update_request"]
-        self._install_allowed.clear()
-        self._spawn(self._firmware(request))
+        if self._running(FIRMWARE_JOB):
+            log.info("firmware update from %s refused: another one runs", safe_url(request["location"]))
+            return "Rejected"
+        self.state.set_job(FIRMWARE_JOB, {"request": request})
+        self._run(FIRMWARE_JOB, self._update_firmware(request))
         return "Accepted"
 
     def allow_firmware_installation(self, args: dict) -> None:
@@ -88,82 +157,114 @@ class System:
         await self.mod.publish("main", "firmware_update_status",
                                {"firmware_update_status": status, "request_id": request_id})
 
-    async def _wait_until(self, timestamp: str | None) -> float:
-        if not timestamp:
-            return 0.0
-        at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
-        return max(0.0, (at - datetime.now(UTC)).total_seconds())
-
-    async def _firmware(self, request: dict) -> None:
+    async def _update_firmware(self, request: dict[str, Any]) -> None:
         request_id = request["request_id"]
-        signed = "signature" in request
-        delay = await self._wait_until(request.get("retrieve_timestamp"))
+        self._install_allowed.clear()
+        delay = _seconds_until(request.get("retrieve_timestamp"))
         if delay > 0:
             await self._firmware_status(request_id, "DownloadScheduled")
             await asyncio.sleep(delay)
-        for attempt in range(int(request.get("retries") or 1)):
-            if attempt:
-                await asyncio.sleep(float(request.get("retry_interval_s") or self.step_s))
-            await self._firmware_status(request_id, "Downloading")
-            await asyncio.sleep(self.step_s)
-            if "fail" not in request["location"]:
-                break
-            await self._firmware_status(request_id, "DownloadFailed")
-        else:
+        target = self.work_dir / _file_name(request["location"], "firmware.bin")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if not await self._attempts(request, lambda: self._firmware_status(request_id, "Downloading"),
+                                    lambda: download(request["location"], target, self.timeout, self.ca_file),
+                                    lambda: self._firmware_status(request_id, "DownloadFailed")):
+            self.state.set_job(FIRMWARE_JOB, None)
             return
         await self._firmware_status(request_id, "Downloaded")
-        if signed:
-            await self._firmware_status(request_id, "SignatureVerified")
-        delay = await self._wait_until(request.get("install_timestamp"))
-        if delay > 0:
-            await self._firmware_status(request_id, "InstallScheduled")
-            await asyncio.sleep(delay)
-        if signed:
-            # the OCPP module first makes every connector unavailable, then allows the installation
-            await self._install_allowed.wait()
+        await self._install_allowed.wait()
+        self.state.set_job(FIRMWARE_JOB, {"request": request, "installing": True})
         await self._firmware_status(request_id, "Installing")
-        await asyncio.sleep(self.step_s)
-        if signed:
-            await self._firmware_status(request_id, "InstallRebooting")
-        await self._firmware_status(request_id, "Installed")
+        firmware = target.read_bytes()
+        if firmware.startswith(BAD_FIRMWARE_MARKER):
+            log.warning("%s is no firmware this charger takes", target.name)
+            self.state.set_job(FIRMWARE_JOB, None)
+            await self._firmware_status(request_id, "InstallationFailed")
+            return
+        self.state.installed.append({"location": safe_url(request["location"]), "size": len(firmware),
+                                     "sha256": hashlib.sha256(firmware).hexdigest(), "installed_at": now()})
+        self.state.next_boot_reason = "FirmwareUpdate"
+        self.state.set_job(FIRMWARE_JOB, None)
+        await self._firmware_status(request_id, "InstallRebooting")
+        log.warning("firmware %s installed: rebooting", target.name)
+        self.rebooting.set()
 
     # ------------------------------------------------------------ logs
     def upload_logs(self, args: dict) -> dict:
         request = args["upload_logs_request"]
-        file_name = f"{self.mod.id}-{request.get('type', 'log')}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
-        self._spawn(self._upload(request))
-        return {"upload_logs_status": "Accepted", "file_name": file_name}
+        status = "AcceptedCanceled" if self._running(UPLOAD_JOB) else "Accepted"
+        file_name = f"diagnostics-{self.mod.id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+        self.state.set_job(UPLOAD_JOB, {"request": request, "file_name": file_name})
+        self._run(UPLOAD_JOB, self._upload_logs(request, file_name))
+        return {"upload_logs_status": status, "file_name": file_name}
 
     async def _log_status(self, request_id: int, status: str) -> None:
         log.info("log upload %s: %s", request_id, status)
         await self.mod.publish("main", "log_status", {"log_status": status, "request_id": request_id})
 
-    async def _upload(self, request: dict) -> None:
+    async def _upload_logs(self, request: dict[str, Any], file_name: str) -> None:
         request_id = request.get("request_id", -1)
+        archive = self.work_dir / file_name
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(archive_logs, self.log_paths, archive, request.get("oldest_timestamp"),
+                                request.get("latest_timestamp"))
+        if await self._attempts(request, lambda: self._log_status(request_id, "Uploading"),
+                                lambda: upload(request["location"], archive, self.timeout,
+                                               self.http_upload_method, self.ca_file),
+                                lambda: self._log_status(request_id, "UploadFailure")):
+            await self._log_status(request_id, "Uploaded")
+        self.state.set_job(UPLOAD_JOB, None)
+
+    # ------------------------------------------------------------ both
+    async def _attempts(self, request: dict[str, Any], started: Report, transfer: Callable[[], object],
+                        failed: Report) -> bool:
+        """`transfer` (blocking, run in a thread) up to the request's number of attempts, the retry interval
+        apart; `started` before and `failed` after each attempt that fails. True once one succeeded."""
+        interval = float(request.get("retry_interval_s", self.default_retry_interval))
         for attempt in range(int(request.get("retries") or 1)):
             if attempt:
-                await asyncio.sleep(float(request.get("retry_interval_s") or self.step_s))
-            await self._log_status(request_id, "Uploading")
-            await asyncio.sleep(self.step_s)
-            if "fail" not in request["location"]:
-                await self._log_status(request_id, "Uploaded")
-                return
-        await self._log_status(request_id, "UploadFailure")
+                await asyncio.sleep(interval)
+            await started()
+            try:
+                await asyncio.to_thread(transfer)
+                return True
+            except TransferError as error:
+                log.warning("attempt %d: %s", attempt + 1, error)
+                await failed()
+        return False
 
     async def close(self) -> None:
-        for task in list(self._tasks):
+        for task in self._tasks.values():
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
 
-async def main() -> None:
+def _seconds_until(timestamp: str | None) -> float:
+    if not timestamp:
+        return 0.0
+    at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return max(0.0, (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() - datetime.now(UTC).timestamp())
+
+
+def _file_name(url: str, default: str) -> str:
+    return PurePosixPath(unquote(urlsplit(url).path)).name or default
+
+
+async def main() -> int:
+    """Runs until stopped (0) or until an installed firmware reboots the charger (REBOOT_EXIT_STATUS)."""
     mod = await Module.connect()
     system = System(mod)
     system.register()
-    log.info("boot reason %s", system.boot.boot_reason)
-    await mod.signal_ready()
+    log.info("boot reason %s", system.state.boot_reason)
+    await mod.signal_ready(system.resume)
+    running = asyncio.ensure_future(mod.run_forever())
+    rebooting = asyncio.ensure_future(system.rebooting.wait())
     try:
-        await mod.run_forever()
+        await asyncio.wait({running, rebooting}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for waiting in (running, rebooting):
+            waiting.cancel()
         await system.close()
         await mod.close()
+    return REBOOT_EXIT_STATUS if system.rebooting.is_set() else 0
+

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,10 @@ def _optional(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+def _in_minutes(minutes: float) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 # Subcommand -> (arguments, function from parsed args to (action, payload)).
 _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
     "remote-start": (
@@ -117,6 +122,36 @@ _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
         "send a DataTransfer",
         [("vendor", {}), ("message_id", {"nargs": "?"}), ("data", {"nargs": "?"})],
         lambda a: ("DataTransfer", _optional(vendorId=a.vendor, messageId=a.message_id, data=a.data)),
+    ),
+    "reserve": (
+        "reserve a connector (0 = any connector) for a token",
+        [("connector", {"type": int}), ("tag", {}),
+         ("--id", {"type": int, "default": 1, "dest": "reservation_id", "help": "reservation id (default 1)"}),
+         ("--minutes", {"type": float, "default": 5.0, "help": "until it expires (default 5)"}),
+         ("--parent", {"default": None, "help": "parent idTag: its group may use the reservation too"})],
+        lambda a: ("ReserveNow", _optional(connectorId=a.connector, expiryDate=_in_minutes(a.minutes), idTag=a.tag,
+                                           reservationId=a.reservation_id, parentIdTag=a.parent)),
+    ),
+    "cancel-reservation": (
+        "cancel a reservation",
+        [("reservation_id", {"type": int})],
+        lambda a: ("CancelReservation", {"reservationId": a.reservation_id}),
+    ),
+    "update-firmware": (
+        "make the charge point download and install firmware from URL (FTP, HTTP, HTTPS)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--retrieve-date", {"default": None, "help": "RFC 3339; default now"})],
+        lambda a: ("UpdateFirmware", _optional(
+            location=a.location, retrieveDate=a.retrieve_date or datetime.now(UTC).isoformat(), retries=a.retries,
+            retryInterval=a.retry_interval)),
+    ),
+    "get-diagnostics": (
+        "make the charge point upload an archive of its logs to URL (a directory)",
+        [("location", {}), ("--retries", {"type": int}), ("--retry-interval", {"type": int}),
+         ("--start-time", {}), ("--stop-time", {})],
+        lambda a: ("GetDiagnostics", _optional(location=a.location, retries=a.retries,
+                                               retryInterval=a.retry_interval, startTime=a.start_time,
+                                               stopTime=a.stop_time)),
     ),
     "clear-cache": ("clear the authorization cache", [], lambda a: ("ClearCache", {})),
     "transactions": ("list the transactions the CSMS knows", [], lambda a: ("transactions", {})),

@@ -18,6 +18,7 @@ from framework.mqtt import BrokerAddress
 from sim.csms import LocalCsms
 from sim.csms.control import PORT_FILE
 from sim.csms.control_server import ControlServer
+from sim.demo.files import DemoFiles
 from sim.demo.monitor import SystemMonitor
 from sim.demo.ocpp_messages import follow_log, from_record
 from sim.demo.session import play_all
@@ -68,6 +69,7 @@ class Demo:
         self.broker: PrivateBroker | None = None
         self.csms: LocalCsms | None = None
         self.control: ControlServer | None = None
+        self.files: DemoFiles | None = None
         self.manager: asyncio.subprocess.Process | None = None
         self.monitor: SystemMonitor | None = None
         self.view: DemoView | None = None
@@ -92,6 +94,7 @@ class Demo:
             self.control = ControlServer(self.csms)
             (self.state.root / PORT_FILE).write_text(f"{await self.control.start()}\n")
             csms_uri = self.csms.url
+        self.files = await asyncio.to_thread(DemoFiles.start, self.state.files)
         self.state.write_user_config(csms_uri)
         run_config = self.state.write_run_config(self.broker.host, self.broker.port)
         self.state.write_broker_file(self.broker.host, self.broker.port)
@@ -99,7 +102,9 @@ class Demo:
         view = self.view = DemoView(self.out, self.options.live, sorted(evses.values()), [
             f"OCPP 1.6J charge point demo: {len(evses)} simulated EVSEs, CSMS {csms_uri}",
             f"state {self.state.charger}   module logs {self.state.manager_log}",
-            "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"])
+            "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"
+            " / csms reserve 2 TAG",
+            *self.files.hints()])
         if self.csms is not None:
             self.csms.add_listener(lambda record: view.ocpp(from_record(record)))
         else:
@@ -176,6 +181,8 @@ class Demo:
             (self.state.root / PORT_FILE).unlink(missing_ok=True)
         if self.csms is not None:
             await self.csms.stop()
+        if self.files is not None:
+            await asyncio.to_thread(self.files.stop)
         self.state.broker_file.unlink(missing_ok=True)
         if self.broker is not None:
             await asyncio.to_thread(self.broker.stop)

@@ -1,8 +1,10 @@
-"""The demo's state folder: everything a run keeps (user config, database, logs, certificates) in one place.
+"""The demo's state folder: everything a run keeps (user config, database, logs, certificates, reservations) in one
+place.
 
 Layout below the root: `broker.json` and `csms-control.port` (where `python -m sim.ctl` finds the running system),
-`manager.log`, `run-config.yaml`, and one charger folder: `local/` for the local CSMS, `remote/<slug>/` for a
-CSMS given with --csms, so pointing the charger elsewhere never touches the demo's own saved state.
+`manager.log`, `run-config.yaml`, `files/` (the file servers' firmware images and uploads), and one charger
+folder: `local/` for the local CSMS, `remote/<slug>/` for a CSMS given with --csms, so pointing the charger
+elsewhere never touches the demo's own saved state.
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ class StateFolder:
         return self.root / "manager.log"
 
     @property
+    def files(self) -> Path:
+        """What the demo's file servers serve and receive (firmware images, diagnostics uploads)."""
+        return self.root / "files"
+
+    @property
     def broker_file(self) -> Path:
         return self.root / BROKER_FILE
 
@@ -77,7 +84,9 @@ class StateFolder:
         options = {
             "ocpp": {"ChargePointConfigPath": str(BASE_OCPP_CONFIG), "UserConfigPath": str(self.user_config),
                      "DatabasePath": str(self.charger / "db"), "MessageLogPath": str(self.charger / "logs")},
-            "system": {"state_file": str(self.charger / "system.json")},
+            "system": {"state_file": str(self.charger / "system.json"), "work_dir": str(self.charger / "system"),
+                       "log_paths": f"{self.charger / 'logs'},{self.manager_log}"},
+            "auth": {"reservations_file": str(self.charger / "reservations.json")},
             "evse_security": {"certs_dir": str(self.charger / "certs")},
         }
         for module_id, entry in config["active_modules"].items():

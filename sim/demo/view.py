@@ -85,6 +85,9 @@ class DemoView:
         self.boot_accepted = asyncio.Event()
         if live:
             self.out.write("\x1b[?1049h\x1b[?25l")  # alternate screen, no cursor: the terminal comes back intact
+        else:
+            for line in header:
+                self.note("demo", line)
 
     # events
     def note(self, source: str, text: str) -> None:

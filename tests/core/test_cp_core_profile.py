@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.csms.replies import CsmsCallError
 from sim.csms.server import LocalCsms
 from tests.core.station import station
 
@@ -25,8 +26,8 @@ async def test_heartbeat_every_heartbeat_interval(tmp_path: Path, csms: LocalCsm
     csms.heartbeat_interval = 60
     async with station(tmp_path, csms) as cp:
         mark = csms.mark()
-        deadlines = await cp.clock.sleeping()
-        cp.clock.advance(deadlines[0] - cp.clock.monotonic())
+        await cp.clock.sleeper_until(cp.clock.monotonic() + 60)  # the heartbeat timer
+        cp.clock.advance(60)
         await csms.wait_for("Heartbeat", after_index=mark)
         await cp.charger.wait_called("set_system_time", count=2)  # the Heartbeat answer's currentTime
 
@@ -38,7 +39,8 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         assert answer["unknownKey"] == ["NoSuchKey"]
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
-        assert keys["SupportedFeatureProfiles"] == "Core,LocalAuthListManagement,RemoteTrigger"
+        assert keys["SupportedFeatureProfiles"] == ("Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
+                                                    "Reservation")
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:
@@ -136,7 +138,7 @@ async def test_tc_031_cs_unlock_unknown_connector(tmp_path: Path, csms: LocalCsm
 async def test_tc_010_cs_remote_start_hands_the_token_to_auth(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         assert await cp.call("RemoteStartTransaction", {"idTag": "APP1", "connectorId": 2}) == {"status": "Accepted"}
-        assert cp.charger.called("provide_token") == [("APP1", [2], True)]
+        assert cp.charger.called("provide_token") == [("APP1", [2], True, None)]
 
 
 async def test_tc_026_027_cs_remote_start_rejected(tmp_path: Path, csms: LocalCsms) -> None:
@@ -207,6 +209,13 @@ async def test_tc_055_cs_trigger_message_rejected(tmp_path: Path, csms: LocalCsm
     async with station(tmp_path, csms) as cp:
         answer = await cp.call("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 5})
         assert answer == {"status": "Rejected"}
+
+
+async def test_profiles_not_registered_answer_not_supported(tmp_path: Path, csms: LocalCsms) -> None:
+    async with station(tmp_path, csms) as cp:
+        with pytest.raises(CsmsCallError) as refused:
+            await cp.call("GetCompositeSchedule", {"connectorId": 1, "duration": 60})  # SmartCharging
+        assert refused.value.code == "NotSupported"
 
 
 async def test_critical_security_event_goes_to_the_csms(tmp_path: Path, csms: LocalCsms) -> None:

@@ -49,7 +49,7 @@ async def test_tc_070_cs_sampled_meter_values_on_the_sample_interval(tmp_path: P
         transaction = await csms.wait_for_transaction()
         for expected in (1600, 2200):
             cp.charger.draw(1, 600)
-            await cp.clock.sleeping(2)  # the sampler and the heartbeat wait
+            await cp.clock.sleeper_until(cp.clock.monotonic() + 10)  # the sampler
             cp.clock.advance(10)
             values = await csms.wait_for(
                 "MeterValues", lambda p, expected=expected: p["meterValue"][0]["sampledValue"][0]["value"] == str(

@@ -16,7 +16,7 @@ from tests.core.station import Station, station
 
 async def charging(cp: Station, id_tag: str) -> None:
     await cp.charger.plug_in(1)
-    assert await cp.charger.swipe(1, id_tag) == "Started"
+    assert await cp.charger.swipe(1, id_tag)
     await cp.csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == "Charging")
 
 
@@ -34,9 +34,9 @@ def authorized(csms: LocalCsms) -> list[str]:
 async def test_tc_068_cs_stop_with_the_card_that_started(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         await charging(cp, "CARD1")
-        assert await cp.charger.swipe(1, "CARD2") == "NoConnectorAvailable"  # valid, but of no group: no stop
+        assert not await cp.charger.swipe(1, "CARD2")  # valid, but of no group: no stop
         assert csms.payloads("StopTransaction") == []
-        assert await cp.charger.swipe(1, "CARD1") == "Stopped"
+        assert await cp.charger.swipe(1, "CARD1")
         stop = await stopped_by(cp)
         assert (stop["idTag"], stop["reason"]) == ("CARD1", "Local")
         assert authorized(csms) == ["CARD1", "CARD2"]  # the start card is not asked about again
@@ -59,7 +59,7 @@ async def test_tc_069_cs_stop_with_another_card_of_the_same_parent_id_tag(tmp_pa
             await cp.charge_point.core.authorization.validate("CARD2")  # Authorize: CARD2 and its group cached
         await charging(cp, "CARD1")
         asked = authorized(csms)
-        assert await cp.charger.swipe(1, "CARD2") == "Stopped"
+        assert await cp.charger.swipe(1, "CARD2")
         stop = await stopped_by(cp)
         assert (stop["idTag"], stop["reason"]) == ("CARD2", "Local")
         assert authorized(csms)[len(asked):] == (["CARD2"] if source == "Authorize" else [])
@@ -75,7 +75,7 @@ async def test_tc_069_cs_parent_id_tag_learnt_from_start_transaction(tmp_path: P
         await charging(cp, "CARD1")
         assert await cp.charger.wait_published("validate_result_update") == [
             (1, {"status": "Accepted", "parentIdTag": "GROUP"})]
-        assert await cp.charger.swipe(1, "CARD2") == "Stopped"
+        assert await cp.charger.swipe(1, "CARD2")
         assert (await stopped_by(cp))["idTag"] == "CARD2"
 
 
@@ -84,9 +84,9 @@ async def test_a_card_of_another_group_does_not_stop(tmp_path: Path, csms: Local
         csms.set_id_tag("CARD1", parent_id_tag="GROUP")
         csms.set_id_tag("STRANGER", parent_id_tag="OTHER")
         await charging(cp, "CARD1")
-        assert await cp.charger.swipe(1, "STRANGER") == "NoConnectorAvailable"
+        assert not await cp.charger.swipe(1, "STRANGER")
         csms.set_id_tag("THIEF", "Blocked", parent_id_tag="GROUP")
-        assert await cp.charger.swipe(1, "THIEF") == "Blocked"  # of the group, but not valid
+        assert not await cp.charger.swipe(1, "THIEF")  # of the group, but not valid
         assert csms.payloads("StopTransaction") == []
-        assert await cp.charger.swipe(1, "CARD1") == "Stopped"
+        assert await cp.charger.swipe(1, "CARD1")
         assert (await stopped_by(cp))["idTag"] == "CARD1"

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from module.core.meter_values import Measurement
+from module.core.profiles.core.meter_journal import FLUSH_S
 from module.core.profiles.core.transactions import MeterSettings, TransactionManager
 from module.queue.database import Database
 from module.v16.transactions import TransactionStore
+from tests.manual_clock import ManualClock
 
 ENERGY = ["Energy.Active.Import.Register"]
 
@@ -54,7 +56,7 @@ def manager(tmp_path):
                              stop_aligned_data=[])
     tm = TransactionManager(RecordingQueue(store), store, evse=None, events=RecordingEvents(),
                             meter_settings=lambda: settings, stop_on_invalid_id=lambda: True,
-                            remember_id_tag=lambda *_: None, spawn=asyncio.ensure_future)
+                            remember_id_tag=lambda *_: None, spawn=asyncio.ensure_future, clock=ManualClock())
     yield tm
     for transaction in tm.active.values():
         transaction.sampler.cancel()
@@ -67,14 +69,20 @@ async def test_meter_values_outside_a_transaction_use_the_transactional_lane_wit
     assert (action, session_id) == ("MeterValues", None) and "transactionId" not in payload
 
 
-async def test_every_meter_values_of_a_transaction_is_journaled_for_a_power_loss_stop(manager):
+async def test_readings_reach_the_journal_within_the_flush_period_and_with_every_meter_values(manager):
+    clock = manager._clock
     manager.on_measurement(1, reading(1000))
     await manager.start(1, "s1", "TAG", 1000, "2026-01-01T00:00:00Z")
-    manager.on_measurement(1, reading(1500))  # journaled: the first reading inside the transaction
-    manager.on_measurement(1, reading(2000))  # throttled: not written on its own
-    assert manager._store.get("s1").last_meter_value == 1500
-    await manager.send_meter_values(1, ENERGY, "Sample.Periodic")
+    manager.on_measurement(1, reading(1500))
+    manager.on_measurement(1, reading(2000))  # grouped with the one before: one write for both
+    assert manager._store.get("s1").last_meter_value is None
+    await clock.sleeping()
+    clock.advance(FLUSH_S)
+    await asyncio.sleep(0)
     assert manager._store.get("s1").last_meter_value == 2000
+    manager.on_measurement(1, reading(2500))
+    await manager.send_meter_values(1, ENERGY, "Sample.Periodic")  # written at once, with the message
+    assert manager._store.get("s1").last_meter_value == 2500
 
 
 async def test_stop_confirmation_answers_the_ended_event_with_its_connector(manager):

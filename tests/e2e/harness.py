@@ -1,5 +1,6 @@
 """A whole charger under test: the real manager and OCPP module processes, a real Mosquitto, the probe standing in
-for the other modules, and a CSMS built on the `ocpp` package.
+for the other modules (or the simulated System module for the system, with `system`), and a CSMS built on the
+`ocpp` package.
 
 Tests change OCPP keys through the user config (as an integrator would) and module options through the run
 config; `kill()` cuts power (SIGKILL to the manager's process group) and `start()` boots again on the same files.
@@ -34,6 +35,8 @@ class ChargerUnderTest:
     csms: LocalCsms
     user_config: dict[str, Any] = field(default_factory=dict)
     module_config: dict[str, Any] = field(default_factory=dict)
+    system: dict[str, Any] | None = None
+    """Options of a real simulated System module (sim/System) to use instead of the probe's `system`."""
     probe: Probe | None = None
     probe_results: dict[tuple[str, str], Any] = field(default_factory=dict)
     manager: subprocess.Popen | None = None
@@ -73,6 +76,12 @@ class ChargerUnderTest:
                     "ocpp_data_transfer": [{"module_id": "ocpp", "implementation_id": "data_transfer"}]}},
             },
         }
+        if self.system is not None:
+            run_config["active_modules"]["ocpp"]["connections"]["system"] = [
+                {"module_id": "system", "implementation_id": "main"}]
+            run_config["active_modules"]["system"] = {"module": "System", "config_module": {
+                "state_file": str(self.workdir / "system.json"), "work_dir": str(self.workdir / "system"),
+                "log_paths": f"{self.workdir / 'logs'},{self.workdir / 'manager.log'}", **self.system}}
         path = self.workdir / "run-config.yaml"
         path.write_text(yaml.safe_dump(run_config, sort_keys=False))
         return path

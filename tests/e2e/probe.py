@@ -159,7 +159,11 @@ class Probe:
 
     def _evse_default(self, evse: ProbeEvse, number: int, command: str) -> Any:
         if command == "get_evse":
-            return {"id": number, "connectors": [{"id": 1}]}
+            async def get_evse(_args: dict[str, Any]) -> dict[str, Any]:
+                # asked at every start of the OCPP module: one the manager rebooted waits for `ready` again
+                asyncio.get_running_loop().create_task(evse.ready())
+                return {"id": number, "connectors": [{"id": 1}]}
+            return get_evse
         if command == "stop_transaction":
             async def stop(args: dict[str, Any]) -> bool:
                 if not evse.transaction_running:
@@ -172,7 +176,7 @@ class Probe:
             async def enable_disable(args: dict[str, Any]) -> bool:
                 evse.enabled = args["cmd_source"]["enable_state"] != "Disable"
                 await evse.event("Enabled" if evse.enabled else "Disabled")
-                return True
+                return evse.enabled  # as EVerest's EvseManager: the state after the command
             return enable_disable
         return {"authorize_response": None, "withdraw_authorization": None, "cancel_reservation": None,
                 "set_plug_and_charge_configuration": None,

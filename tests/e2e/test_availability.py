@@ -16,11 +16,11 @@ async def test_change_availability_of_one_connector(charger):
     mark = csms.mark()
 
     assert await csms.change_availability(2, "Inoperative") == {"status": "Accepted"}
-    assert probe.called("evse_2", "enable_disable") == [{"connector_id": 1, "cmd_source": csms_source(False)}]
+    assert probe.called("evse_2", "enable_disable") == [{"connector_id": 0, "cmd_source": csms_source(False)}]
     await wait_status(csms, 2, "Unavailable", mark)
 
     assert await csms.change_availability(2, "Operative") == {"status": "Accepted"}
-    assert probe.called("evse_2", "enable_disable")[-1] == {"connector_id": 1, "cmd_source": csms_source(True)}
+    assert probe.called("evse_2", "enable_disable")[-1] == {"connector_id": 0, "cmd_source": csms_source(True)}
     await wait_status(csms, 2, "Available", mark)
     assert probe.called("evse_1", "enable_disable") == []
     assert [p["connectorId"] for p in csms.payloads("StatusNotification", after_index=mark)] == [2, 2]
@@ -54,7 +54,7 @@ async def test_change_availability_scheduled_during_a_transaction_applies_when_i
     await evse.stop_transaction("Local")
 
     await csms.wait_for("StopTransaction", after_index=mark)
-    assert await probe.wait_call("evse_1", "enable_disable") == {"connector_id": 1,
+    assert await probe.wait_call("evse_1", "enable_disable") == {"connector_id": 0,
                                                                  "cmd_source": csms_source(False)}
     await wait_status(csms, 1, "Unavailable", mark)
     await evse.unplug()
@@ -95,7 +95,7 @@ async def test_change_availability_rejected_for_unknown_connector_or_when_the_ev
     csms = charger.csms
     assert await csms.change_availability(3, "Inoperative") == {"status": "Rejected"}
 
-    probe.results[("evse_1", "enable_disable")] = False
+    probe.results[("evse_1", "enable_disable")] = True  # a source of higher priority keeps the EVSE enabled
     assert await csms.change_availability(1, "Inoperative") == {"status": "Rejected"}
 
 
@@ -111,7 +111,7 @@ async def test_change_availability_survives_a_power_cut(charger):
     await csms.wait_for("BootNotification", after_index=mark, timeout=30)
     await wait_status(csms, 1, "Unavailable", mark)
     await wait_status(csms, 2, "Available", mark)
-    assert probe.called("evse_1", "enable_disable") == [{"connector_id": 1, "cmd_source": csms_source(False)}]
+    assert probe.called("evse_1", "enable_disable") == [{"connector_id": 0, "cmd_source": csms_source(False)}]
     assert probe.called("evse_2", "enable_disable") == []
     assert await csms.remote_start(1, "RFID_REMOTE1") == {"status": "Rejected"}
 

@@ -114,8 +114,10 @@ async def test_generic_get_and_set_variables(charger):
     probe = await boot(charger)
     results = await generic_call(probe, "get_variables", {"requests": [
         {"component_variable": variable("HeartbeatInterval")}, {"component_variable": variable("NoSuchKey")}]})
-    assert results == [{"component_variable": variable("HeartbeatInterval"), "status": "Accepted", "value": "300"},
-                       {"component_variable": variable("NoSuchKey"), "status": "UnknownVariable"}]
+    assert results == [{"component_variable": {"component": {"name": ""}, "variable": {"name": "HeartbeatInterval"}},
+                        "status": "Accepted", "value": "300", "attribute_type": "Actual"},
+                       {"component_variable": {"component": {"name": ""}, "variable": {"name": "NoSuchKey"}},
+                        "status": "UnknownVariable"}]
 
     results = await generic_call(probe, "set_variables", {"source": "probe", "requests": [
         {"component_variable": variable("MeterValueSampleInterval"), "value": "30"},
@@ -128,11 +130,12 @@ async def test_generic_get_and_set_variables(charger):
 
 async def test_generic_monitor_variables_publishes_event_data(charger):
     probe = await boot(charger)
-    await generic_call(probe, "monitor_variables", {"component_variables": [variable("MeterValueSampleInterval")]})
+    monitored = {"component": {"name": "IGNORED"}, "variable": {"name": "MeterValueSampleInterval"}}
+    await generic_call(probe, "monitor_variables", {"component_variables": [monitored]})
     assert await charger.csms.change_configuration("MeterValueSampleInterval", "45") == {"status": "Accepted"}
     event = await probe.wait_var("ocpp_generic.event_data")
-    assert event["component_variable"]["variable"]["name"] == "MeterValueSampleInterval"
-    assert event["actual_value"] == "45"
+    assert event["component_variable"] == monitored  # echoed as EVerest does
+    assert (event["actual_value"], event["trigger"]) == ("45", "Alerting")
 
 
 async def test_generic_change_availability(charger):
@@ -149,9 +152,10 @@ async def test_generic_change_availability(charger):
     await wait_status(csms, 0, "Unavailable", mark)
     await wait_status(csms, 1, "Unavailable", mark)
 
-    answer = await generic_call(probe, "change_availability", {"request": {
-        "operational_status": "Operative", "evse": {"id": 9}}})
-    assert answer["status"] == "Rejected"
+    for evse in ({"id": 1}, {"id": 9, "connector_id": 1}, {"id": 2, "connector_id": 2}):
+        answer = await generic_call(probe, "change_availability", {"request": {
+            "operational_status": "Operative", "evse": evse}})
+        assert (answer["status"], answer["status_info"]["reason_code"]) == ("Rejected", "InvalidInput")
 
 
 async def test_generic_security_event(charger):
@@ -160,6 +164,10 @@ async def test_generic_security_event(charger):
     notification = await charger.csms.wait_for("SecurityEventNotification",
                                                lambda p: p["type"] == "SettingSystemTime")
     assert notification["techInfo"] == "NTP"
+    await generic_call(probe, "security_event", {"event": {"type": "VendorDoorOpened" * 5, "info": "x" * 300,
+                                                           "critical": True}})
+    vendor = await charger.csms.wait_for("SecurityEventNotification", lambda p: p["type"].startswith("Vendor"))
+    assert (vendor["type"], vendor["techInfo"]) == (("VendorDoorOpened" * 5)[:50], "x" * 255)
 
 
 # -- ocpp_data_transfer and the external websocket control --------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import queue
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from framework.broker import PrivateBroker
+from framework.module import Module
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -229,6 +232,22 @@ def test_a_crashed_child_stops_the_system_with_non_zero_exit(capture: Capture, s
     assert manager.group_is_gone()
 
 
+def test_a_child_exiting_with_the_reboot_status_starts_every_module_again(capture: Capture,
+                                                                          start_manager) -> None:
+    config = PROBE + "  crasher: {module: Crasher, config_module: {exit_code: 75}}\n"
+    manager = start_manager(broker_settings(capture.broker) + config)
+    manager.until_line("module crasher asked for a reboot")
+    capture.until("everest/ready")
+    capture.until("everest/ready")
+    topics = [topic for topic, _, _ in capture.seen]
+    assert topics.count("everest/modules/probe/ready") == 2  # the probe was started again too
+    published = [topic for topic, payload, _ in capture.seen if payload]
+    assert published.count("everest/manifests/PyProbe") == 2  # with the definitions published again
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0
+    assert manager.group_is_gone()
+
+
 def test_sigterm_stops_everything_within_5_s_with_the_private_broker(start_manager) -> None:
     manager = start_manager(PROBE + "  other: {module: PyProbe}\n")
     manager.until_line("started a private mosquitto")
@@ -309,3 +328,73 @@ def test_an_unreachable_broker_is_one_line_and_non_zero(tmp_path: Path, start_ma
     assert "no MQTT broker answered" in line
     assert manager.process.wait(timeout=5) == 1
     assert "Traceback" not in "".join(manager.output)
+
+
+def write_large_system(root: Path, interfaces: int = 40, module_types: int = 10, modules: int = 30) -> list[str]:
+    """Interfaces gen_NN (a command and a var typed through a shared type file), module types GenK providing
+    `interfaces / module_types` of them each, and a run config of `modules` standalone instances; their ids."""
+    reading = {"description": "a reading", "type": "object", "$ref": "/gen_types#/Reading"}
+    (root / "interfaces" / "types").mkdir(parents=True)
+    (root / "interfaces" / "types" / "gen_types.yaml").write_text(yaml.safe_dump({
+        "description": "generated types", "types": {"Reading": {
+            "description": "one reading", "type": "object", "required": ["value"],
+            "properties": {"value": {"type": "number"}}}}}))
+    for n in range(interfaces):
+        (root / "interfaces" / f"gen_{n:02}.yaml").write_text(yaml.safe_dump({
+            "description": f"generated interface {n}", "cmds": {"read": {"description": "reads", "result": reading}},
+            "vars": {"reading": reading}}))
+    per_type = interfaces // module_types
+    for k in range(module_types):
+        provides = {f"impl_{j}": {"interface": f"gen_{k * per_type + j:02}", "description": "generated"}
+                    for j in range(per_type)}
+        (root / "modules" / f"Gen{k}").mkdir(parents=True)
+        (root / "modules" / f"Gen{k}" / "manifest.yaml").write_text(yaml.safe_dump({
+            "description": f"generated module type {k}", "provides": provides,
+            "metadata": {"license": "https://opensource.org/licenses/Apache-2.0", "authors": ["framework tests"]}}))
+    ids = [f"m{n:02}" for n in range(modules)]
+    (root / "active_modules.yaml").write_text(yaml.safe_dump({"active_modules": {
+        module_id: {"module": f"Gen{n % module_types}", "standalone": True} for n, module_id in enumerate(ids)}}))
+    return ids
+
+
+async def connect_all(broker: PrivateBroker, ids: list[str]) -> list[Module]:
+    """Connect every module at once; if one fails, close the others and raise its error."""
+    results = await asyncio.gather(*(Module.connect(module_id, host=broker.host, port=broker.port,
+                                                    everest_prefix="everest/") for module_id in ids),
+                                   return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        await asyncio.gather(*(r.close() for r in results if isinstance(r, Module)))
+        raise failures[0]
+    return results  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("validate_schema", [False, True])
+async def test_forty_interfaces_and_thirty_modules_reach_global_ready(
+        broker: PrivateBroker, start_manager, tmp_path: Path, validate_schema: bool) -> None:
+    """Well over the broker's in-flight window of 20: the manager's retained definitions (about 60) and config
+    answers, and the modules' start-up subscriptions, all arrive."""
+    ids = write_large_system(tmp_path)
+    settings = (f"settings: {{mqtt_broker_host: {broker.host}, mqtt_broker_port: {broker.port}, "
+                f"validate_schema: {json.dumps(validate_schema)}}}\n")
+    manager = start_manager(settings + (tmp_path / "active_modules.yaml").read_text(),
+                            "--modules-dir", str(tmp_path / "modules"),
+                            "--interfaces-dir", str(tmp_path / "interfaces"))
+    await asyncio.to_thread(manager.until_line, f"waiting for standalone module {ids[-1]}")
+    modules = await connect_all(broker, ids)
+    try:
+        for module in modules:
+            for impl in module.provides:
+                module.implement(impl, "read", lambda args: {"value": 1.5})
+            await module.signal_ready()
+        await asyncio.wait_for(asyncio.gather(*(m.global_ready.wait() for m in modules)), WAIT)
+        for module in modules:
+            assert len(module.interface_definitions) == 40
+            assert len(module.module_names) == 30
+            assert module.validate_schema is validate_schema
+        assert modules[29].name == "Gen9" and modules[29].provides["impl_3"] == "gen_39"
+        await asyncio.to_thread(manager.until_line, "all 30 modules ready: GlobalReady")
+    finally:
+        await asyncio.gather(*(m.close() for m in modules))
+    manager.process.send_signal(signal.SIGTERM)
+    assert manager.process.wait(timeout=5) == 0

@@ -141,6 +141,45 @@ async def test_command_results_between_processes(system: tuple[FakeManager, Modu
     assert results == [str(n) for n in range(20)]
 
 
+async def test_a_thousand_command_calls_issued_at_once_are_all_answered(system: tuple[FakeManager, Module]) -> None:
+    """1,000 calls leave in one loop turn and 1,000 results come back in bursts: both sides queue behind the
+    broker's in-flight window instead of losing what lies beyond it."""
+    _, caller = system
+    target = caller.requirement("target")
+    results = await asyncio.gather(*(target.call("echo", {"value": str(n)}, timeout=60) for n in range(1000)))
+    assert results == [str(n) for n in range(1000)]
+    assert caller.publish_backlog == 0
+
+
+async def test_ten_thousand_vars_published_in_one_loop_turn_arrive_complete_and_in_order(
+        broker: PrivateBroker) -> None:
+    count = 10_000
+    manager = FakeManager(broker, [probe_entry(), caller_entry()]).start()
+    probe = await connect(broker, "probe")
+    caller = await connect(broker, "caller")
+    values: list[int] = []
+    complete = asyncio.Event()
+
+    def on_counter(value: int) -> None:
+        values.append(value)
+        if len(values) == count:
+            complete.set()
+
+    try:
+        caller.requirement("target").subscribe("counter", on_counter)
+        await caller.flush_subscriptions()
+        for n in range(count):  # publish() does not suspend: all of them in this loop turn
+            await probe.publish("main", "counter", n)
+        assert probe.publish_backlog == count - 20  # the broker's window holds the rest back
+        await asyncio.wait_for(complete.wait(), 60)
+        assert values == list(range(count))
+        assert probe.publish_backlog == 0
+    finally:
+        await caller.close()
+        await probe.close()
+        manager.stop()
+
+
 async def test_handler_exception_and_timeout(system: tuple[FakeManager, Module]) -> None:
     _, caller = system
     target = caller.requirement("target")

@@ -7,9 +7,16 @@ from typing import Any
 
 import pytest
 
+from module.config import secret_fields
 from module.link.link import OcppLink
 from module.link.settings import LinkSettings
 from tests.link.link_helpers import Csms, Pki, make_pki
+
+
+@pytest.fixture(autouse=True)
+def configuration_secrets() -> None:
+    """What the configuration layer tells the link at start-up: AuthorizationKey values are secrets."""
+    secret_fields.register(["AuthorizationKey"])
 
 
 @pytest.fixture

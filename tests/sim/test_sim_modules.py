@@ -56,7 +56,7 @@ def run_config(broker: PrivateBroker, tmp: Path) -> str:
                                      "token_validator": conn("tester", "validator"),
                                      "evse_manager": conn("evse_manager_1", "evse")}},
             "system": {"module": "System", "config_module": {"state_file": str(tmp / "system.json"),
-                                                             "transfer_step_s": 0.05}},
+                                                             "transfer_timeout_s": 2}},
             "evse_security": {"module": "EvseSecurity", "config_module": {"certs_dir": str(tmp / "certs")}},
             "sink": {"module": "EnergySink", "config_module": {"record_file": str(tmp / "limits.jsonl")}},
             "display": {"module": "DisplayMessage"},
@@ -210,18 +210,19 @@ async def test_every_sim_module_answers_its_commands_within_the_schemas(tester: 
     await call("system", "reset", {"type": "Hard", "scheduled": False})
     assert json.loads((tmp_path / "system.json").read_text())["next_boot_reason"] == "RemoteReset"
     assert await call("system", "set_system_time", {"timestamp": "2030-01-01T00:00:00Z"}) is True
-    request = {"location": "ftp://example.invalid/fw.bin", "request_id": 7}
+    request = {"location": "ftp://127.0.0.1:1/fw.bin", "request_id": 7}  # nothing listens on port 1
     assert await call("system", "update_firmware", {"firmware_update_request": request}) == "Accepted"
     statuses: list[dict] = []
-    await tester.until("firmware_update_status", lambda s: s["firmware_update_status"] == "Installed", statuses)
-    assert [s["firmware_update_status"] for s in statuses] == ["Downloading", "Downloaded", "Installing",
-                                                               "Installed"]
-    upload = await call("system", "upload_logs", {"upload_logs_request": {"location": "ftp://x.invalid/",
+    await tester.until("firmware_update_status", lambda s: s["firmware_update_status"] == "DownloadFailed",
+                       statuses)
+    assert statuses == [{"firmware_update_status": "Downloading", "request_id": 7},
+                        {"firmware_update_status": "DownloadFailed", "request_id": 7}]
+    upload = await call("system", "upload_logs", {"upload_logs_request": {"location": "http://127.0.0.1:1/",
                                                                           "request_id": 3}})
-    assert upload["upload_logs_status"] == "Accepted"
+    assert upload["upload_logs_status"] == "Accepted" and upload["file_name"].endswith(".tar.gz")
     logs: list[dict] = []
-    await tester.until("log_status", lambda s: s["log_status"] == "Uploaded", logs)
-    assert [s["log_status"] for s in logs] == ["Uploading", "Uploaded"]
+    await tester.until("log_status", lambda s: s["log_status"] == "UploadFailure", logs)
+    assert [s["log_status"] for s in logs] == ["Uploading", "UploadFailure"]
 
     verify = await call("security", "get_verify_file", {"certificate_type": "CSMS"})
     assert Path(verify).is_file() and await call("security", "is_ca_certificate_installed",
@@ -260,11 +261,17 @@ async def test_every_sim_module_answers_its_commands_within_the_schemas(tester: 
     await tester.event("ReservationStart")
     assert await call("reservation", "exists_reservation", {"request": {"id_token": VALID, "evse_id": 1}}) \
         == "ReservedForToken"
-    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER"}}) \
+    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER", "evse_id": 1}}) \
         == "ReservedForOtherToken"
+    assert await call("reservation", "exists_reservation", {"request": {"id_token": "OTHER"}}) == "NotReserved"
     assert await call("reservation", "cancel_reservation", {"reservation_id": 5}) is True
     await tester.event("ReservationEnd")
     assert await call("reservation", "cancel_reservation", {"reservation_id": 5}) is False
+    anywhere = {"reservation_id": 6, "id_token": VALID, "expiry_time": expiry}
+    assert await call("reservation", "reserve_now", {"request": anywhere}) == "Accepted"
+    await tester.event("ReservationStart")  # the only EVSE is held for a reservation of any EVSE
+    assert await call("reservation", "cancel_reservation", {"reservation_id": 6}) is True
+    await tester.event("ReservationEnd")
     await call("auth", "set_connection_timeout", {"connection_timeout": 20})
     assert await call("auth", "withdraw_authorization", {"request": {}}) == "AuthorizationNotFound"
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, local_auth_list, remote_trigger
+from module.core.profiles import core, firmware, local_auth_list, remote_trigger, reservation
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
     remote_trigger.PROFILE,
+    reservation.PROFILE,
+    firmware.PROFILE,
     local_auth_list.PROFILE,
 )
 

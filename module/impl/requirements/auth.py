@@ -13,12 +13,15 @@ class AuthModule:
         self._mod = mod
         self._auth = mod.requirement("auth")
 
-    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool) -> None:
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
+                            parent_id_tag: str | None = None) -> None:
         """A RemoteStartTransaction token, published on the provided auth_provider for the auth module."""
         token: dict[str, Any] = {"id_token": {"value": id_tag, "type": "Central"}, "authorization_type": "OCPP",
                                  "prevalidated": prevalidated}
         if connectors:
             token["connectors"] = connectors
+        if parent_id_tag:
+            token["parent_id_token"] = {"value": parent_id_tag, "type": "Central"}
         await self._mod.publish("auth_provider", "provided_token", token)
 
     async def set_connection_timeout(self, seconds: int) -> None:

@@ -43,14 +43,16 @@ class EvseManagers:
         return bool(await call(evse.requirement, "force_unlock", {"connector_id": local}))
 
     async def set_available(self, connector_id: int, available: bool) -> bool:
+        """The whole EVSE holding the connector (every EVSE for connector 0) is enabled or disabled, as EVerest's
+        OCPP module does: an EVSE charges one car at a time, so one unavailable connector takes the EVSE out.
+        enable_disable answers whether the EVSE is enabled afterwards (a source of higher priority may keep it
+        so): the change took effect when that matches what was asked."""
         source = {"enable_source": "CSMS", "enable_state": "Enable" if available else "Disable",
                   "enable_priority": CSMS_PRIORITY}
-        if connector_id == 0:
-            results = [await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
-                       for evse in self._evses.evses]
-            return all(results)
-        evse, local = self._evses.evse_of(connector_id)
-        return bool(await call(evse.requirement, "enable_disable", {"connector_id": local, "cmd_source": source}))
+        evses = self._evses.evses if connector_id == 0 else [self._evses.evse_of(connector_id)[0]]
+        enabled = [await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
+                   for evse in evses]
+        return all(bool(state) == available for state in enabled)
 
 
 def session_event(value: dict[str, Any]) -> SessionEvent:

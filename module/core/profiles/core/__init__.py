@@ -50,7 +50,8 @@ class CoreServices:
         return cls(ctx=ctx, registration=RegistrationService(ctx), connectors=ConnectorStatusService(ctx),
                    authorization=authorization, transactions=transactions,
                    availability=AvailabilityService(ctx, transactions.running),
-                   remote=RemoteControlService(ctx, transactions), security=SecurityEventService(ctx))
+                   remote=RemoteControlService(ctx, transactions, authorization.validate),
+                   security=SecurityEventService(ctx))
 
     def _all(self) -> tuple[Any, ...]:
         return (self.registration, self.connectors, self.authorization, self.transactions, self.availability,
@@ -77,16 +78,6 @@ async def _status_notification(core: CoreServices, connector_id: int | None) -> 
     core.connectors.trigger(connector_id)
 
 
-async def _firmware_status(core: CoreServices, _connector_id: int | None) -> None:
-    """Idle: no firmware transfer runs until the FirmwareManagement profile tracks them."""
-    await core.registration.send_idle("FirmwareStatusNotification")
-
-
-async def _diagnostics_status(core: CoreServices, _connector_id: int | None) -> None:
-    """Idle: no diagnostics upload runs until the FirmwareManagement profile tracks them."""
-    await core.registration.send_idle("DiagnosticsStatusNotification")
-
-
 PROFILE: Profile[CoreServices] = Profile(
     name="Core",
     make_service=CoreServices.create,
@@ -98,7 +89,5 @@ PROFILE: Profile[CoreServices] = Profile(
         "Heartbeat": lambda core, _connector_id: core.registration.heartbeat(),
         "StatusNotification": _status_notification,
         "MeterValues": lambda core, connector_id: core.transactions.trigger_meter_values(connector_id),
-        "FirmwareStatusNotification": _firmware_status,
-        "DiagnosticsStatusNotification": _diagnostics_status,
     },
 )

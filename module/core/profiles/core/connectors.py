@@ -7,7 +7,12 @@ from module.core.context import CoreContext
 from module.core.error_mapping import RaisedError, to_error_info
 from module.core.inputs import SessionEvent
 from module.core.profile import ServiceBase
-from module.core.session_events import SIMPLE, session_finished_event, session_started_event
+from module.core.session_events import (
+    SIMPLE,
+    session_finished_event,
+    session_started_event,
+    transaction_started_event,
+)
 
 
 class ConnectorStatusService(ServiceBase):
@@ -23,6 +28,10 @@ class ConnectorStatusService(ServiceBase):
                                   "SwitchingPhases" if event.kind == "SwitchingPhases" else None)
         elif event.kind == "SessionStarted":
             status_event = session_started_event(state, event.reason)
+            if status_event:
+                self._notifier.handle(connector_id, status_event)
+        elif event.kind == "TransactionStarted":
+            status_event = transaction_started_event(state)
             if status_event:
                 self._notifier.handle(connector_id, status_event)
         elif event.kind == "SessionFinished":

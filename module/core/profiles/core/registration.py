@@ -43,18 +43,20 @@ class RegistrationService(ServiceBase):
             await self._set_time(response["currentTime"])
         self._ctx.notifier.resend_all()
 
-    async def send_idle(self, action: str) -> None:
-        """A firmware or diagnostics status notification saying nothing is going on."""
-        await self._ctx.send(action, {"status": "Idle"})
-
     async def boot_notification(self) -> None:
-        """A BootNotification on request (TriggerMessage); the answer updates the heartbeat like the first."""
-        response = await self._ctx.send("BootNotification", self._ctx.boot_info.payload())
-        if response is not None and response.get("status") == "Accepted":
+        """A BootNotification on request (TriggerMessage), also while Pending; Accepted registers the charge
+        point (if the boot loop had not yet) and updates heartbeat and time like the first."""
+        response = await self._ctx.send("BootNotification", self._ctx.boot_info.payload(), triggered=True)
+        if response is None or response.get("status") != "Accepted":
+            return
+        if self._ctx.registered():
             await self.boot_accepted(response)
+        else:
+            await self._ctx.queue.registration.accept(response)
 
     async def heartbeat(self) -> None:
-        response = await self._ctx.send("Heartbeat", {})
+        """A Heartbeat on the interval, or on TriggerMessage (then also while Pending)."""
+        response = await self._ctx.send("Heartbeat", {}, triggered=True)
         if response is not None:
             await self._set_time(response["currentTime"])
 

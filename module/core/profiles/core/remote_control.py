@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from module.clock import wait_for
 from module.core.connector_status import Status
 from module.core.context import CoreContext, command
-from module.core.profile import ServiceBase
+from module.core.profile import Reply, ServiceBase
 from module.core.profiles.core.sessions import TransactionService
 
 log = logging.getLogger(__name__)
 
 _CANNOT_START = {Status.UNAVAILABLE, Status.FAULTED, Status.FINISHING}
+_FREE_FOR_TOKEN = {"NotReserved", "ReservedForToken"}
+_GROUP_DECIDES = "ReservedForOtherTokenAndHasParentToken"
+
+Validate = Callable[[str], Awaitable[dict[str, Any]]]
+"""idTagInfo of a token: local list, cache or Authorize.req (AuthorizationService.validate)."""
 
 
 class RemoteControlService(ServiceBase):
-    def __init__(self, ctx: CoreContext, transactions: TransactionService) -> None:
+    def __init__(self, ctx: CoreContext, transactions: TransactionService, validate: Validate) -> None:
         self._ctx = ctx
         self._transactions = transactions
+        self._validate = validate
 
     # -- RemoteStartTransaction / RemoteStopTransaction / UnlockConnector -------------------------------------
     def can_start(self, connector_id: int) -> bool:
@@ -28,11 +35,48 @@ class RemoteControlService(ServiceBase):
         return (not self._transactions.running(connector_id)
                 and self._ctx.notifier.status(connector_id) not in _CANNOT_START)
 
-    async def remote_start(self, id_tag: str, connector_id: int | None) -> bool:
+    async def remote_start(self, id_tag: str, connector_id: int | None) -> Reply:
+        """Accepted when a connector can take the token: free, or Reserved for it (the reservation module says,
+        as libocpp asks it). A token the reservation's group may use is accepted and its parentIdTag checked
+        after the answer, as an authorization of a remote start comes after its answer too; Rejected when every
+        free connector is reserved for another token."""
+        candidates = [connector_id] if connector_id is not None else self._ctx.connector_ids
+        checks = {cid: await self._reservation_check(cid, id_tag) for cid in candidates if self.can_start(cid)}
+        if any(check in _FREE_FOR_TOKEN for check in checks.values()):
+            prevalidated = not self._ctx.cfg.get("AuthorizeRemoteTxRequests")
+            started = await self._provide(id_tag, connector_id, prevalidated)
+            return Reply({"status": "Accepted" if started else "Rejected"})
+        group = [cid for cid, check in checks.items() if check == _GROUP_DECIDES]
+        if group:
+            return Reply({"status": "Accepted"}, then=lambda: self._start_for_group(id_tag, connector_id, group))
+        return Reply({"status": "Rejected"})
+
+    async def _reservation_check(self, connector_id: int, id_tag: str, parent_id_tag: str | None = None) -> str:
+        """NotReserved unless the connector is Reserved; then the reservation module's exists_reservation (a
+        failing module leaves the reservation standing)."""
+        if self._ctx.notifier.state(connector_id) != Status.RESERVED:
+            return "NotReserved"
+        return await command("exists_reservation", self._ctx.ports.reservation.exists_reservation(
+            connector_id, id_tag, parent_id_tag), "ReservedForOtherToken")
+
+    async def _start_for_group(self, id_tag: str, connector_id: int | None, reserved: list[int]) -> None:
+        """The token's parentIdTag (local list, cache, else the CSMS) decides; the token then goes to the auth
+        module as validated, with its parent, so that the reservation of its group lets it start."""
+        info = await self._validate(id_tag)
+        parent = info.get("parentIdTag") if info.get("status") == "Accepted" else None
+        if parent:
+            for cid in reserved:
+                if await self._reservation_check(cid, id_tag, parent) == "ReservedForToken":
+                    await self._provide(id_tag, connector_id, True, parent)
+                    return
+        log.info("remote start not passed on: connector %s is reserved for another group", reserved)
+
+    async def _provide(self, id_tag: str, connector_id: int | None, prevalidated: bool,
+                       parent_id_tag: str | None = None) -> bool:
         """The idTag goes to the charger's auth module as a token from the CSMS."""
-        prevalidated = not self._ctx.cfg.get("AuthorizeRemoteTxRequests")
         try:
-            await self._ctx.ports.auth.provide_token(id_tag, [connector_id] if connector_id else None, prevalidated)
+            await self._ctx.ports.auth.provide_token(id_tag, [connector_id] if connector_id else None, prevalidated,
+                                                     parent_id_tag)
         except Exception as error:
             log.warning("command provide_token failed: %s: %s", type(error).__name__, error)
             return False

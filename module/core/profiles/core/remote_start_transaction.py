@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from module.core.profile import Reply
+
 if TYPE_CHECKING:
     from module.core.profiles.core import CoreServices
 
 ACTION = "RemoteStartTransaction"
 
 
-async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any]:
+async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any] | Reply:
+    if not core.ctx.registered():
+        return {"status": "Rejected"}  # not while the boot is Pending (1.6 section 4.2)
     connector_id = request.get("connectorId")
-    connectors = core.ctx.connector_ids
-    if connector_id is not None and (connector_id not in connectors or not core.remote.can_start(connector_id)):
-        return {"status": "Rejected"}
-    if connector_id is None and not any(core.remote.can_start(cid) for cid in connectors):
+    if connector_id is not None and connector_id not in core.ctx.connector_ids:
         return {"status": "Rejected"}
     profile = request.get("chargingProfile")
     if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
         return {"status": "Rejected"}
-    started = await core.remote.remote_start(request["idTag"], connector_id)
-    return {"status": "Accepted" if started else "Rejected"}
+    return await core.remote.remote_start(request["idTag"], connector_id)

@@ -20,6 +20,11 @@ CRITICAL_SECURITY_EVENTS = frozenset({
     "InvalidChargePointCertificate", "InvalidTLSVersion", "InvalidTLSCipherSuite"})
 
 
+def is_critical(event_type: str, critical: bool | None) -> bool:
+    """What the reporter says, else whether the whitepaper lists the type as critical."""
+    return event_type in CRITICAL_SECURITY_EVENTS if critical is None else critical
+
+
 def within_limits(event_type: str, info: str | None) -> tuple[str, str | None]:
     """Type and techInfo cut to what SecurityEventNotification allows (an empty info is no info)."""
     return event_type[:TYPE_MAX], (info or "")[:TECH_INFO_MAX] or None
@@ -29,10 +34,10 @@ class SecurityEventService(ServiceBase):
     def __init__(self, ctx: CoreContext) -> None:
         self._ctx = ctx
 
-    async def report(self, event_type: str, info: str | None) -> None:
+    async def report(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
         """Published to the charger; critical ones also go to the CSMS durably (transactional lane)."""
         event_type, info = within_limits(event_type, info)
-        critical = event_type in CRITICAL_SECURITY_EVENTS
+        critical = is_critical(event_type, critical)
         self._ctx.ports.events.security_event(event_type, info, critical)
         if not critical or self._ctx.cfg.get("DisableSecurityEventNotifications"):
             return

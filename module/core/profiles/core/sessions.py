@@ -59,6 +59,7 @@ class TransactionService(ServiceBase):
         for transaction in self.manager.active.values():
             if transaction.sampler:
                 transaction.sampler.cancel()
+        self.manager.journal.close()
 
     def take_over(self, previous: TransactionService) -> None:
         """Transactions running in the previous instance continue (their EVSE sessions never stopped)."""

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from module.clock import Clock, monotonic_clock
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import EventPort, EvsePort
+from module.core.profiles.core.meter_journal import MeterJournal
 from module.core.stop_reasons import ocpp_stop_reason
 from module.core.timestamps import utc_now
 from module.v16.transactions import Transaction as StoredTransaction
@@ -54,7 +55,6 @@ class MeterSettings:
     stop_aligned_data: list[str]
 
 
-METER_JOURNAL_PERIOD_S = 10.0
 
 
 RememberIdTag = Callable[[str, dict[str, Any]], None]
@@ -78,23 +78,15 @@ class TransactionManager:
         self.active: dict[int, Transaction] = {}
         self.measurements: dict[int, Measurement] = {}
         self._by_session: dict[str, Transaction] = {}
-        self._journal_written: dict[str, float] = {}
+        self.journal = MeterJournal(store, clock)
         self.stopped: dict[str, asyncio.Event] = {}
 
     # -- meter readings -------------------------------------------------------------------------------------
     def on_measurement(self, connector_id: int, measurement: Measurement) -> None:
         self.measurements[connector_id] = measurement
         transaction = self.active.get(connector_id)
-        if transaction is None:
-            return
-        last = self._journal_written.get(transaction.session_id)
-        if last is None or self._clock.monotonic() - last >= METER_JOURNAL_PERIOD_S:
-            self._journal_meter(transaction, measurement)
-
-    def _journal_meter(self, transaction: Transaction, measurement: Measurement) -> None:
-        """Keep the reading on disk for a PowerLoss stop (throttled for disk wear, forced for MeterValues)."""
-        self._journal_written[transaction.session_id] = self._clock.monotonic()
-        self._store.record_meter(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+        if transaction is not None:
+            self.journal.note(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
         measurement = self.measurements.get(connector_id)
@@ -177,7 +169,8 @@ class TransactionManager:
         transaction = self.active.get(connector_id)
         if transaction is not None:
             # A PowerLoss stop must never report less energy than a MeterValues the CSMS already has.
-            self._journal_meter(transaction, self.measurements[connector_id])
+            self._store.record_meter(transaction.session_id, energy_wh(self.measurements[connector_id].powermeter),
+                                     utc_now())
             payload["transactionId"] = self.wire_id(transaction)
             await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
             if context == "Sample.Clock":
@@ -213,7 +206,7 @@ class TransactionManager:
             payload["transactionData"] = transaction.stop_data
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
-        self._journal_written.pop(transaction.session_id, None)
+        self.journal.forget(transaction.session_id)
         self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,
                                        transaction.transaction_id if transaction.transaction_id > 0 else None)
 
