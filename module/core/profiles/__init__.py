@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, remote_trigger
+from module.core.profiles import core, remote_trigger, smart_charging
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
     remote_trigger.PROFILE,
+    smart_charging.PROFILE,
 )
 
 
