@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class EvsePort(Protocol):
@@ -74,10 +74,10 @@ class EventPort(Protocol):
     def security_event(self, event_type: str, info: str | None, critical: bool) -> None: ...
 
 
-@dataclass(frozen=True)
-class SchedulePeriod:
+class SchedulePeriod(NamedTuple):
     """One period of a composite schedule: from `start_period` seconds after the schedule's start until the next
-    period's start (the last one until the end of the schedule)."""
+    period's start (the last one until the end of the schedule). A tuple: a day of them for 128 connectors is
+    made on every recompute."""
 
     start_period: int
     limit: float
