@@ -21,7 +21,7 @@ import yaml
 
 from framework.broker import PrivateBroker
 from sim.csms import LocalCsms
-from tests.e2e.probe import Probe
+from tests.e2e.probe import SINKS, Probe
 
 REPO = Path(__file__).resolve().parents[2]
 CHARGE_POINT_ID = "cp001"
@@ -36,6 +36,8 @@ class ChargerUnderTest:
     module_config: dict[str, Any] = field(default_factory=dict)
     probe: Probe | None = None
     probe_results: dict[tuple[str, str], Any] = field(default_factory=dict)
+    energy_sinks: bool = False
+    """Wire the probe's sink_0..2 as the evse_energy_sink connections, mapped to evse 0..2."""
     manager: subprocess.Popen | None = None
 
     @property
@@ -73,6 +75,11 @@ class ChargerUnderTest:
                     "ocpp_data_transfer": [{"module_id": "ocpp", "implementation_id": "data_transfer"}]}},
             },
         }
+        if self.energy_sinks:
+            run_config["active_modules"]["ocpp"]["connections"]["evse_energy_sink"] = [
+                {"module_id": probe, "implementation_id": sink} for sink in SINKS]
+            run_config["active_modules"][probe]["mapping"] = {
+                "implementations": {sink: {"evse": evse} for evse, sink in enumerate(SINKS)}}
         path = self.workdir / "run-config.yaml"
         path.write_text(yaml.safe_dump(run_config, sort_keys=False))
         return path
