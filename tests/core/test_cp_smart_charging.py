@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from module.core.context import SchedulePublishing
+from module.core.profiles.smart_charging.service import SmartChargingService
 from sim.csms.server import LocalCsms
 from tests.core.charging_profiles import charging_profile
 from tests.core.station import Station, station
@@ -32,6 +33,13 @@ async def charging(cp: Station, connector_id: int, id_tag: str = "CARD1") -> int
     await cp.charger.plug_in(connector_id)
     await cp.charger.start(connector_id, id_tag)
     return (await cp.csms.wait_for_transaction(connector=connector_id, after_index=mark)).transaction_id
+
+
+def installed(cp: Station) -> list[int]:
+    """The ids of the charging profiles the charge point holds, sorted."""
+    service = cp.charge_point.services["SmartCharging"]
+    assert isinstance(service, SmartChargingService)
+    return sorted(entry.profile.id for entry in service.store.all())
 
 
 def tx_default(profile_id: int, limit: float, *, start: datetime | None = None, **fields: Any) -> dict[str, Any]:
@@ -59,7 +67,7 @@ async def test_tc_057_cs_central_smart_charging_tx_profile(tmp_path: Path, csms:
         assert cp.charger.limit(2) == 20
         await cp.charger.finish(1, "Local")
         await cp.charger.wait_limit(1, 20)  # the TxProfile went with its transaction
-        assert [p.profile.id for p in cp.charge_point.services["SmartCharging"].store.all()] == [1]  # type: ignore
+        assert installed(cp) == [1]
 
 
 async def test_tc_058_1_cs_tx_profile_without_ongoing_transaction(tmp_path: Path, csms: LocalCsms) -> None:
@@ -235,15 +243,15 @@ async def test_profiles_replace_by_id_and_by_connector_stack_level_and_purpose(t
                                                                             csms: LocalCsms) -> None:
     config = {"SmartCharging": {"MaxChargingProfilesInstalled": 2}}
     async with station(tmp_path, csms, config=config) as cp:
-        store = cp.charge_point.services["SmartCharging"].store  # type: ignore[attr-defined]
         await set_profile(cp, 1, tx_default(1, 10))
         await set_profile(cp, 1, tx_default(1, 11, stack_level=2))  # same id
         await set_profile(cp, 1, tx_default(2, 12, stack_level=2))  # same connector, stack level and purpose
-        assert [(p.profile.id, p.profile.stack_level) for p in store.all()] == [(2, 2)]
+        assert installed(cp) == [2]
+        await cp.charger.wait_limit(1, 12)
         await set_profile(cp, 2, tx_default(3, 13, stack_level=2))  # another connector: kept beside it
         assert await set_profile(cp, 0, tx_default(4, 14)) == "Rejected"  # MaxChargingProfilesInstalled
         assert await set_profile(cp, 2, tx_default(4, 14, stack_level=2)) == "Accepted"  # replaces 3
-        assert sorted(p.profile.id for p in store.all()) == [2, 4]
+        assert installed(cp) == [2, 4]
 
 
 async def test_profiles_survive_a_restart_and_tx_profiles_of_ended_transactions_do_not(tmp_path: Path,
@@ -259,8 +267,7 @@ async def test_profiles_survive_a_restart_and_tx_profiles_of_ended_transactions_
     async with station(tmp_path, csms) as cp:  # a power cut: the transaction is not resumed
         await cp.charger.wait_limit(1, 11)
         await cp.charger.wait_limit(0, 22)
-        store = cp.charge_point.services["SmartCharging"].store  # type: ignore[attr-defined]
-        assert sorted(p.profile.id for p in store.all()) == [1, 2]  # the expired profile 4 was purged too
+        assert installed(cp) == [1, 2]  # the expired profile 4 was purged too
         answer = await cp.call("GetCompositeSchedule", {"connectorId": 2, "duration": 60})
         assert answer["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"] == 11
 
