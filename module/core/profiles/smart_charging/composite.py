@@ -1,7 +1,8 @@
 """Composite schedules: what a connector (or the whole site) may draw over a window, as a pure function of the
 installed charging profiles. No I/O and no clock: the caller says when the window starts.
 
-The rules (OCPP 1.6 section 3.13, as libocpp applies them):
+The rules (OCPP 1.6 section 3.13 as libocpp reads it; the tie between connector 0 and a connector at the same
+stackLevel, which the specification leaves open, is settled here for the connector):
 - a profile is in force from its schedule's first period until its duration ends, and only within
   validFrom / validTo. Absolute schedules start at startSchedule, Relative ones when the transaction started
   (at the window's start without one), Recurring ones at the latest daily or weekly repetition of
