@@ -39,7 +39,7 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         assert answer["unknownKey"] == ["NoSuchKey"]
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
-        assert keys["SupportedFeatureProfiles"] == "Core,FirmwareManagement,RemoteTrigger,Reservation"
+        assert keys["SupportedFeatureProfiles"] == "Core,FirmwareManagement,RemoteTrigger,Reservation,SmartCharging"
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:
