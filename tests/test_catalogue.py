@@ -58,7 +58,7 @@ CONFIG_DEFAULTS = {
 }
 # What config/sil.yaml expects of the simulated modules: module name -> (provides, requires).
 SIM_MODULES: dict[str, tuple[dict[str, str], dict[str, tuple[str, int, int]]]] = {
-    "EvseManager": ({"evse": "evse_manager"}, {}),
+    "EvseManager": ({"evse": "evse_manager", "external_limits": "external_energy_limits"}, {}),
     "Auth": ({"main": "auth", "reservation": "reservation"},
              {"token_provider": ("auth_token_provider", 1, 128),
               "token_validator": ("auth_token_validator", 1, 128),

@@ -16,20 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from module.core.timestamps import parse_time
+
 log = logging.getLogger(__name__)
 
 ACCEPTED = "Accepted"
 EXPIRED = "Expired"
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def is_expired(info: dict[str, Any], now: datetime) -> bool:

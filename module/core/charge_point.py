@@ -13,7 +13,7 @@ from typing import Any
 
 from module.clock import Clock, monotonic_clock
 from module.config.charge_point_config import ChargePointConfig
-from module.core.context import CoreContext
+from module.core.context import CoreContext, SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
 from module.core.ports import Ports
 from module.core.profile import Operation, Profile, Reply, Service
@@ -57,7 +57,7 @@ class ChargePoint:
     def __init__(self, cfg: ChargePointConfig, link: OcppLink, db: Database, ports: Ports,
                  connector_ids: list[int], boot_info: BootInfo, *, clock: Clock = monotonic_clock,
                  profiles: tuple[Profile[Any], ...] = PROFILES, message_queue_resume_delay: float = 0.0,
-                 reset_stop_delay: float = 0.0) -> None:
+                 reset_stop_delay: float = 0.0, schedule_publishing: SchedulePublishing | None = None) -> None:
         self.cfg = cfg
         self.link = link
         self.db = db
@@ -71,9 +71,11 @@ class ChargePoint:
             cfg=cfg, ports=ports, db=db, queue=self.queue, notifier=notifier, transaction_store=policy.store,
             clock=clock, connector_ids=connector_ids,
             online=lambda: link.connected and self.queue.registration.accepted, boot_info=boot_info,
-            stop_charge_point=self.stop, reset_stop_delay=reset_stop_delay)
+            stop_charge_point=self.stop, reset_stop_delay=reset_stop_delay,
+            schedule_publishing=schedule_publishing or SchedulePublishing())
         enabled = [profile for profile in profiles if profile.name in cfg.supported_profiles]
         self.services: dict[str, Service] = {profile.name: profile.make_service(self.context) for profile in enabled}
+        self.context.running_transaction = self.core.transactions.running_transaction
         for profile in enabled:
             self._register(profile)
         answered_off = [profile for profile in profiles
@@ -161,5 +163,7 @@ class ChargePoint:
 
     def _connection_changed(self, connected: bool) -> None:
         self.context.ports.events.connection_changed(connected)
+        for listener in self.context.connection_listeners:
+            listener(connected)
         if connected and self.queue.registration.accepted:
             self.context.notifier.resend_all()

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from module.clock import Clock
 from module.config.charge_point_config import ChargePointConfig
@@ -29,6 +29,44 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 NOT_DELIVERED = (Offline, LinkDown, CallTimeout, CallErrorReceived, InvalidPayload)
+
+
+@dataclass(frozen=True)
+class RunningTransaction:
+    """A transaction running on a connector, as another profile may see it (SmartCharging binds TxProfiles to
+    it and starts Relative schedules with it)."""
+
+    connector_id: int
+    session_id: str
+    transaction_id: int
+    """The id the CSMS knows it by, or the local (negative) placeholder until StartTransaction is answered."""
+    start_time: str
+
+
+class RemoteStartProfiles(Protocol):
+    """Takes the chargingProfile of a RemoteStartTransaction (the SmartCharging profile, when it is enabled)."""
+
+    def acceptable(self, connector_id: int | None, profile: dict[str, Any]) -> bool:
+        """Whether `profile` may become the TxProfile of the transaction the remote start begins."""
+        ...
+
+    def expect(self, connector_id: int | None, id_tag: str, profile: dict[str, Any]) -> None:
+        """Attach `profile` to the transaction `id_tag` starts next (on `connector_id`, or on any connector)."""
+        ...
+
+
+@dataclass(frozen=True)
+class SchedulePublishing:
+    """When and how the composite schedules go to the energy sinks (module options, not OCPP keys)."""
+
+    interval_s: int = 30
+    """Recompute and send every so many seconds; 0: only when something changed."""
+    duration_s: int = 600
+    unit: str = "A"
+
+
+def _no_transaction(_connector_id: int) -> RunningTransaction | None:
+    return None
 
 
 @dataclass
@@ -53,6 +91,16 @@ class CoreContext:
     OCPP side only restarts (restart_ocpp) and the charger itself kept running."""
     triggers: dict[str, Callable[[int | None], Awaitable[None]]] = field(default_factory=dict)
     """What each registered profile sends on TriggerMessage, by requestedMessage (filled at assembly)."""
+    schedule_publishing: SchedulePublishing = field(default_factory=SchedulePublishing)
+    running_transaction: Callable[[int], RunningTransaction | None] = _no_transaction
+    """The transaction running on a connector. make_service only hands a profile this context, so the charge
+    point wires the Core profile's lookup here at assembly: another profile reads the running transactions
+    without reaching into the Core profile's services."""
+    remote_start_profiles: RemoteStartProfiles | None = None
+    """Set by the SmartCharging service when that profile is enabled: Core's RemoteStartTransaction hands its
+    chargingProfile over (the operation belongs to Core, the profile to SmartCharging)."""
+    connection_listeners: list[Callable[[bool], None]] = field(default_factory=list)
+    """Called with the websocket state on every change (SmartCharging: IgnoredProfilePurposesOffline)."""
     local_list: LocalListSlot = field(default_factory=LocalListSlot)
     """The local authorization list as authorization reads it (installed by the LocalAuthListManagement profile)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)

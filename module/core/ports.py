@@ -8,7 +8,8 @@ growing an existing one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, NamedTuple, Protocol
 
 
 class EvsePort(Protocol):
@@ -132,6 +133,45 @@ class EventPort(Protocol):
     def security_event(self, event_type: str, info: str | None, critical: bool) -> None: ...
 
 
+class SchedulePeriod(NamedTuple):
+    """One period of a composite schedule: from `start_period` seconds after the schedule's start until the next
+    period's start (the last one until the end of the schedule). A tuple: a day of them for 128 connectors is
+    made on every recompute."""
+
+    start_period: int
+    limit: float
+    """In the schedule's unit, to one decimal (as OCPP carries limits)."""
+    number_phases: int
+
+
+@dataclass(frozen=True)
+class CompositeSchedule:
+    """The limit a connector (0 = the whole site) may draw from `start` on, for `duration` seconds."""
+
+    connector_id: int
+    start: datetime
+    duration: int
+    unit: str
+    """"A" or "W"."""
+    periods: tuple[SchedulePeriod, ...]
+    min_charging_rate: float | None = None
+
+
+class EnergySinkPort(Protocol):
+    """The charger's energy sinks (EVerest's evse_energy_sink connections): where the SmartCharging profile's
+    composite schedules become limits on the EVSEs."""
+
+    async def set_limits(self, schedule: CompositeSchedule) -> None:
+        """Limit the connector's EVSE (connector 0: the site) to `schedule`; a connector without a sink is left
+        alone."""
+        ...
+
+    async def publish_schedules(self, schedules: list[CompositeSchedule]) -> None:
+        """Tell the rest of the charger every connector's composite schedule (the ocpp interface's
+        charging_schedules)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Ports:
     """Every port the core uses, handed over once at assembly."""
@@ -143,3 +183,4 @@ class Ports:
     reservation: ReservationPort
     data_transfer: DataTransferPort
     events: EventPort
+    energy_sink: EnergySinkPort

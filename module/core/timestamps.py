@@ -13,3 +13,15 @@ def utc_text(moment: datetime, timespec: str = "seconds") -> str:
 def utc_now(timespec: str = "seconds") -> str:
     """Now, to whole seconds (transactions, meter values) or `timespec="milliseconds"` (status, events)."""
     return utc_text(datetime.now(UTC), timespec)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An OCPP dateTime as an aware datetime (one without an offset is taken as UTC); None when absent or not
+    a dateTime."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -21,6 +21,7 @@ from module.config.charge_point_config import ChargePointConfig
 from module.config.errors import ConfigError
 from module.config.loader import ensure_folders, load_config
 from module.core.charge_point import ChargePoint
+from module.core.context import SchedulePublishing
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
@@ -34,6 +35,7 @@ from module.impl.paths import resolve
 from module.impl.requirements.auth import AuthModule
 from module.impl.requirements.charger_information import boot_info
 from module.impl.requirements.data_transfer import DataTransferModule
+from module.impl.requirements.energy_sink import EnergySinks
 from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
 from module.impl.requirements.reservation import ReservationModule
 from module.impl.requirements.security import tls_settings
@@ -66,7 +68,7 @@ class OcppModule:
         self.events = FrameworkEvents(mod, self.evses)
         self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, firmware=self.system, auth=self.auth,
                            reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
-                           events=self.events)
+                           events=self.events, energy_sink=EnergySinks(mod, self.evses))
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
@@ -256,7 +258,17 @@ class OcppModule:
         link.add_connection_listener(self._connection_changed)
         return ChargePoint(cfg, link, database, self.ports, self.connector_ids, await boot_info(self.mod, cfg),
                            message_queue_resume_delay=self.mod.config.get("MessageQueueResumeDelay", 0),
-                           reset_stop_delay=self.mod.config.get("ResetStopDelay", 0))
+                           reset_stop_delay=self.mod.config.get("ResetStopDelay", 0),
+                           schedule_publishing=self._schedule_publishing())
+
+    def _schedule_publishing(self) -> SchedulePublishing:
+        """The Publish* and RequestCompositeScheduleUnit options; a unit other than W means A, as in EVerest."""
+        options = self.mod.config
+        defaults = SchedulePublishing()
+        return SchedulePublishing(
+            interval_s=max(0, int(options.get("PublishChargingScheduleIntervalS", defaults.interval_s))),
+            duration_s=max(0, int(options.get("PublishChargingScheduleDurationS", defaults.duration_s))),
+            unit="W" if options.get("RequestCompositeScheduleUnit") == "W" else "A")
 
     def _connection_changed(self, connected: bool) -> None:
         if connected:

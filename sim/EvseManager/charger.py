@@ -305,6 +305,17 @@ class Charger:
             await self._update_charging()
         return True
 
+    async def limit_current(self, amps: float | None) -> bool:
+        """An external cap on the current offered to the car (None lifts it); True when the offer changed."""
+        hardware = self.settings.max_current_A
+        offered = hardware if amps is None else max(0.0, min(hardware, amps))
+        if offered == self.max_current_A:
+            return False
+        log.info("current offered to the car: %.1f A (hardware %.1f A)", offered, hardware)
+        self.max_current_A = offered
+        await self._update_charging()
+        return True
+
     async def enable_disable(self, connector_id: int, cmd_source: dict) -> bool:
         """Priority table as in EVerest: the set (non-Unassigned) entry of highest priority (lowest number) wins."""
         previous = self.active_source

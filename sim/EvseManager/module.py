@@ -10,10 +10,12 @@ from typing import Any
 from framework.module import Module
 from sim.EvseManager.car import CarSimulator
 from sim.EvseManager.charger import Charger, EvseSettings
+from sim.EvseManager.limits import ExternalLimits
 from sim.EvseManager.powermeter import PowerMeter
 
 log = logging.getLogger(__name__)
 IMPL = "evse"
+LIMITS_IMPL = "external_limits"
 
 
 def evse_id_from(config: dict[str, Any], mapping: dict | None) -> int:
@@ -46,6 +48,7 @@ class EvseManagerModule:
         self.meter = PowerMeter(meter_id=f"{mod.id}-meter", nominal_voltage_V=float(config["nominal_voltage_V"]))
         self.charger = Charger(self.settings, self.meter, self._publish)
         self.car = CarSimulator(self.charger)
+        self.limits = ExternalLimits(self._limit_current, self.meter.nominal_voltage_V, self.settings.phases)
         self.carsim_id = int(config["carsim_id"]) or self.settings.evse_id
         self._ticker: asyncio.Task | None = None
 
@@ -73,6 +76,7 @@ class EvseManagerModule:
         }
         for cmd, handler in handlers.items():
             mod.implement(IMPL, cmd, handler)
+        mod.implement(LIMITS_IMPL, "set_external_limits", lambda args: self.limits.set(args["value"]))
         base = f"everest_external/nodered/{self.carsim_id}/carsim/cmd/"
         mod.subscribe_external(base + "execute_charging_session", self.car.execute)
         mod.subscribe_external(base + "modify_charging_session", self.car.modify)
@@ -95,22 +99,29 @@ class EvseManagerModule:
 
     async def _publish_static_vars(self) -> None:
         s = self.settings
-        source = f"{self.mod.id}/hardware"
         await self._publish("evse_id", str(s.evse_id))
         await self._publish("limits", {"uuid": self.mod.id, "max_current": s.max_current_A,
                                        "nr_of_phases_available": s.phases})
+        await self._publish_enforced_limits()
+        await self._publish("selected_protocol", "IEC61851-1")
+
+    async def _publish_enforced_limits(self) -> None:
+        s, current = self.settings, self.charger.max_current_A
+        source = f"{self.mod.id}/{'hardware' if current == s.max_current_A else 'external_limits'}"
         await self._publish("enforced_limits", {
             "uuid": self.mod.id,
             "valid_for": 3600,
             "limits_root_side": {
-                "ac_max_current_A": {"value": s.max_current_A, "source": source},
-                "total_power_W": {"value": s.max_current_A * s.phases * self.meter.nominal_voltage_V,
-                                  "source": source},
+                "ac_max_current_A": {"value": current, "source": source},
+                "total_power_W": {"value": current * s.phases * self.meter.nominal_voltage_V, "source": source},
                 "ac_max_phase_count": {"value": s.phases, "source": source},
             },
             "schedule": [],
         })
-        await self._publish("selected_protocol", "IEC61851-1")
+
+    async def _limit_current(self, amps: float | None) -> None:
+        if await self.charger.limit_current(amps):
+            await self._publish_enforced_limits()
 
     async def _tick_forever(self) -> None:
         while True:
@@ -121,6 +132,7 @@ class EvseManagerModule:
             await asyncio.sleep(self.interval_s)
 
     async def close(self) -> None:
+        self.limits.close()
         await self.car.stop()
         if self._ticker is not None:
             self._ticker.cancel()

@@ -76,6 +76,21 @@ def _in_minutes(minutes: float) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+PURPOSES = ["TxDefaultProfile", "TxProfile", "ChargePointMaxProfile"]
+
+
+def charging_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """SetChargingProfile with one limit from now on (an Absolute profile starting now)."""
+    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    schedule = {"chargingRateUnit": args.unit, "startSchedule": now,
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": args.limit}],
+                **_optional(duration=args.duration)}
+    profile = {"chargingProfileId": args.id, "stackLevel": args.stack_level, "chargingProfilePurpose": args.purpose,
+               "chargingProfileKind": "Absolute", "chargingSchedule": schedule,
+               **_optional(transactionId=args.transaction)}
+    return "SetChargingProfile", {"connectorId": args.connector, "csChargingProfiles": profile}
+
+
 # Subcommand -> (arguments, function from parsed args to (action, payload)).
 _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
     "remote-start": (
@@ -154,6 +169,30 @@ _COMMANDS: dict[str, tuple[str, list[tuple[str, dict[str, Any]]], Any]] = {
                                                stopTime=a.stop_time)),
     ),
     "clear-cache": ("clear the authorization cache", [], lambda a: ("ClearCache", {})),
+    "set-profile": (
+        "limit a connector (0 = every connector, or the site for ChargePointMaxProfile) from now on",
+        [("connector", {"type": int}), ("limit", {"type": float}),
+         ("--unit", {"choices": ["A", "W"], "default": "A"}),
+         ("--purpose", {"choices": PURPOSES, "default": "TxDefaultProfile"}),
+         ("--stack-level", {"type": int, "default": 0}), ("--id", {"type": int, "default": 1}),
+         ("--duration", {"type": int, "help": "seconds (default: no end)"}),
+         ("--transaction", {"type": int, "help": "transactionId of a TxProfile (default: the running one)"})],
+        charging_profile,
+    ),
+    "clear-profile": (
+        "remove charging profiles (all without options)",
+        [("--id", {"type": int}), ("--connector", {"type": int}), ("--purpose", {"choices": PURPOSES}),
+         ("--stack-level", {"type": int})],
+        lambda a: ("ClearChargingProfile", _optional(id=a.id, connectorId=a.connector,
+                                                     chargingProfilePurpose=a.purpose, stackLevel=a.stack_level)),
+    ),
+    "composite": (
+        "the schedule a connector (0 = the site) follows from now on",
+        [("connector", {"type": int}), ("duration", {"type": int, "nargs": "?", "default": 3600}),
+         ("--unit", {"choices": ["A", "W"]})],
+        lambda a: ("GetCompositeSchedule", _optional(connectorId=a.connector, duration=a.duration,
+                                                     chargingRateUnit=a.unit)),
+    ),
     "transactions": ("list the transactions the CSMS knows", [], lambda a: ("transactions", {})),
 }
 

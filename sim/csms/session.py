@@ -49,6 +49,14 @@ class CsmsChargePoint(ChargePoint):
         self._csms = csms
         self._requests_in: dict[str, tuple[str, dict[str, Any]]] = {}
         self._calls_out: dict[str, str] = {}
+        self._received_all = asyncio.Event()
+        """Set once the socket closed and every frame that came before was routed."""
+
+    async def start(self) -> None:
+        try:
+            await super().start()
+        finally:
+            self._received_all.set()
 
     # --- recording -------------------------------------------------------------------------------------
     async def route_message(self, raw_msg: str) -> None:
@@ -186,15 +194,18 @@ class CsmsChargePoint(ChargePoint):
         async with self._call_lock:  # OCPP-J: one CALL in flight per direction
             await self._send(message.to_json())
             answer = asyncio.ensure_future(self._get_specific_response(message.unique_id, timeout))
-            closed = asyncio.ensure_future(self.connection.wait_closed())
+            closed = asyncio.ensure_future(self._received_all.wait())
             try:
                 done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
+                # An answer that came just before the close is routed already (no longer awaited in
+                # _calls_out); the library hands it over in a moment.
+                if answer not in done and message.unique_id in self._calls_out:
+                    raise ConnectionError(f"{self.id} disconnected before answering {action}")
+                await asyncio.wait({answer})
             finally:
                 closed.cancel()
                 if not answer.done():
                     answer.cancel()
-            if answer not in done:
-                raise ConnectionError(f"{self.id} disconnected before answering {action}")
             try:
                 response = answer.result()
             except TimeoutError:

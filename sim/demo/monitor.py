@@ -32,7 +32,15 @@ class MeterReading:
     power_W: float
 
 
-MonitorSink = Callable[[SessionEvent | MeterReading | bool], None]
+@dataclass(frozen=True)
+class OfferedCurrent:
+    """The current the EVSE offers the car (its enforced_limits): the hardware's, or less under a limit."""
+
+    evse: int
+    current_A: float
+
+
+MonitorSink = Callable[[SessionEvent | MeterReading | OfferedCurrent | bool], None]
 
 
 class SystemMonitor:
@@ -57,6 +65,8 @@ class SystemMonitor:
                 lambda value, evse=evse: self._session_event(evse, value))
             self._routes[self._topics.var(module_id, "evse", "powermeter")] = (
                 lambda value, evse=evse: self._meter(evse, value))
+            self._routes[self._topics.var(module_id, "evse", "enforced_limits")] = (
+                lambda value, evse=evse: self._offered(evse, value))
         self._routes[self._topics.var(OCPP_MODULE_ID, "main", "is_connected")] = self._connected
         self._routes[self._topics.global_ready()] = lambda _value: self.global_ready.set()
         await asyncio.gather(*(self._mqtt.subscribe(topic) for topic in self._routes))
@@ -105,6 +115,12 @@ class SystemMonitor:
             energy = float((value.get("energy_Wh_import") or {}).get("total", 0.0))
             power = float((value.get("power_W") or {}).get("total", 0.0))
             self._sink(MeterReading(evse, energy, power))
+
+    def _offered(self, evse: int, value: Any) -> None:
+        current = ((value.get("limits_root_side") or {}).get("ac_max_current_A") or {}).get("value") \
+            if isinstance(value, dict) else None
+        if isinstance(current, int | float):
+            self._sink(OfferedCurrent(evse, float(current)))
 
     def _connected(self, value: Any) -> None:
         self._sink(value is True)

@@ -19,9 +19,9 @@ from sim.csms import LocalCsms
 from sim.csms.control import PORT_FILE
 from sim.csms.control_server import ControlServer
 from sim.demo.files import DemoFiles
-from sim.demo.monitor import SystemMonitor
+from sim.demo.monitor import OfferedCurrent, SessionEvent, SystemMonitor
 from sim.demo.ocpp_messages import follow_log, from_record
-from sim.demo.session import play_all
+from sim.demo.session import play_all, show_smart_charging
 from sim.demo.state_folder import REPO, StateFolder
 from sim.demo.view import DemoView
 
@@ -131,8 +131,10 @@ class Demo:
         assert self.view is not None
         if isinstance(item, bool):
             self.view.link_state(item)
-        elif hasattr(item, "name"):
+        elif isinstance(item, SessionEvent):
             self.view.session_event(item)
+        elif isinstance(item, OfferedCurrent):
+            self.view.offered(item)
         else:
             self.view.meter(item)
 
@@ -157,7 +159,10 @@ class Demo:
             except TimeoutError:
                 self.view.note("demo", f"no BootNotification accepted after {BOOT_TIMEOUT_S:.0f} s; "
                                        "playing the sessions anyway")
-            await play_all(self.monitor, self.view, evses)
+            shows = [play_all(self.monitor, self.view, evses)]
+            if self.csms is not None:
+                shows.append(show_smart_charging(self.csms, self.monitor, self.view, evses[0]))
+            await asyncio.gather(*shows)
         except TimeoutError:
             self.view.note("demo", f"the scripted session got stuck; see {self.state.manager_log}")
 

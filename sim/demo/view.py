@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from sim.demo.monitor import MeterReading, SessionEvent
+from sim.demo.monitor import MeterReading, OfferedCurrent, SessionEvent
 from sim.demo.ocpp_messages import OcppMessage
 
 REDRAW_S = 0.25
@@ -32,6 +32,7 @@ class ConnectorView:
     meter_start_Wh: float | None = None
     energy_Wh: float = 0.0
     power_W: float = 0.0
+    offered_A: float | None = None
     last_transaction: str = ""
     last_meter_line: float = field(default=0.0, repr=False)
 
@@ -119,6 +120,16 @@ class DemoView:
             self.note(f"evse{reading.evse}", f"meter {reading.energy_Wh:.1f} Wh, {reading.power_W / 1000:.1f} kW"
                                                f"{energy}")
 
+    def offered(self, offer: OfferedCurrent) -> None:
+        """A change of the current the EVSE offers the car (a charging profile at work) gets a line."""
+        connector = self.connectors.get(offer.evse)
+        if connector is None or connector.offered_A == offer.current_A:
+            return
+        if connector.offered_A is not None:
+            self.note(f"evse{offer.evse}", f"offers the car {offer.current_A:g} A (was {connector.offered_A:g} A)")
+        connector.offered_A = offer.current_A
+        self._dirty = True
+
     def link_state(self, connected: bool) -> None:
         self.link = "connected" if connected else "disconnected"
         self.note("ocpp", f"websocket {self.link}")
@@ -174,13 +185,14 @@ class DemoView:
         top = [*self.header,
                f"charger {self.charger_status}   websocket {self.link}   running {elapsed:.0f} s   Ctrl-C stops",
                "",
-               f"{'EVSE':<5}{'car / EVSE':<20}{'OCPP status':<15}{'transaction':<24}{'power':>9}{'session':>12}"
-               f"{'meter':>12}  last",
+               f"{'EVSE':<5}{'car / EVSE':<20}{'OCPP status':<15}{'transaction':<24}{'offer':>7}{'power':>9}"
+               f"{'session':>12}{'meter':>12}  last",
                ]
         for c in self.connectors.values():
             tx = f"#{c.transaction} {c.id_tag}" if c.transaction is not None else "-"
             session = f"{c.session_Wh:.1f} Wh" if c.session_Wh is not None else "-"
-            top.append(f"{c.evse:<5}{c.state:<20}{c.ocpp_status:<15}{tx:<24}{c.power_W / 1000:>7.1f}kW"
+            offer = f"{c.offered_A:g} A" if c.offered_A is not None else "-"
+            top.append(f"{c.evse:<5}{c.state:<20}{c.ocpp_status:<15}{tx:<24}{offer:>7}{c.power_W / 1000:>7.1f}kW"
                        f"{session:>12}{c.energy_Wh:>9.1f} Wh  {c.last_transaction}")
         top += ["", "events:"]
         room = max(1, size.lines - len(top) - 1)

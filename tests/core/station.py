@@ -17,8 +17,9 @@ from typing import Any
 from module.clock import Clock
 from module.config.loader import load_config
 from module.core.charge_point import ChargePoint
+from module.core.context import SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
-from module.core.ports import DiagnosticsUpload, FirmwareDownload, Ports
+from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports
 from module.core.profiles import profile_names
 from module.core.profiles.firmware.service import FirmwareService
 from module.core.timestamps import utc_now
@@ -80,9 +81,11 @@ class SimCharger:
     log_file_name: str | None = "diagnostics-cp1.tar.gz"
     charge_point: ChargePoint | None = None
     evses: dict[int, SimEvse] = field(default_factory=dict)
+    limits: dict[int, list[CompositeSchedule]] = field(default_factory=dict)
+    """What each connector's energy sink (0: the site's) received, oldest first."""
     _sessions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    _seen: asyncio.Event = field(default_factory=asyncio.Event)
+    _command_seen: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.evses = {cid: SimEvse(cid) for cid in self.connector_ids}
@@ -94,11 +97,11 @@ class SimCharger:
 
     def _record(self, name: str, *args: Any) -> None:
         self.commands.append((name, args))
-        self._seen.set()
+        self._command_seen.set()
 
     def _publish(self, name: str, *args: Any) -> None:
         self.published.append((name, args))
-        self._seen.set()
+        self._command_seen.set()
 
     def called(self, name: str) -> list[tuple[Any, ...]]:
         return [args for command, args in self.commands if command == name]
@@ -106,15 +109,15 @@ class SimCharger:
     async def wait_called(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
         """The calls of command `name`, once there are at least `count`."""
         while len(self.called(name)) < count:
-            self._seen.clear()
-            await asyncio.wait_for(self._seen.wait(), 5)
+            self._command_seen.clear()
+            await asyncio.wait_for(self._command_seen.wait(), 5)
         return self.called(name)
 
     async def wait_published(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
         """What the core reported as `name` (transaction_event_response ...), once it did at least `count` times."""
         while len(seen := [args for event, args in self.published if event == name]) < count:
-            self._seen.clear()
-            await asyncio.wait_for(self._seen.wait(), 5)
+            self._command_seen.clear()
+            await asyncio.wait_for(self._command_seen.wait(), 5)
         return seen
 
     def _spawn(self, work: Awaitable[Any]) -> None:
@@ -330,6 +333,27 @@ class SimCharger:
     def security_event(self, *args: Any) -> None:
         self._publish("security_event", *args)
 
+    # -- EnergySinkPort ---------------------------------------------------------------------------------------
+    async def set_limits(self, schedule: CompositeSchedule) -> None:
+        self.limits.setdefault(schedule.connector_id, []).append(schedule)
+        self._record("set_limits", schedule)
+
+    async def publish_schedules(self, schedules: list[CompositeSchedule]) -> None:
+        self.published.append(("charging_schedules", (schedules,)))
+
+    def limit(self, connector_id: int) -> float:
+        """The limit the connector's sink was last given for now."""
+        return self.limits[connector_id][-1].periods[0].limit
+
+    async def wait_limit(self, connector_id: int, limit: float) -> CompositeSchedule:
+        """The latest schedule the connector's sink got, once its limit for now is `limit`."""
+        while True:
+            sent = self.limits.get(connector_id)
+            if sent and sent[-1].periods[0].limit == limit:
+                return sent[-1]
+            self._command_seen.clear()
+            await asyncio.wait_for(self._command_seen.wait(), 5)
+
     # -- the car and the driver -----------------------------------------------------------------------------
     def reading(self, connector_id: int) -> dict[str, Any]:
         return {"timestamp": utc_now(), "energy_Wh_import": {"total": self.evses[connector_id].energy_wh},
@@ -460,8 +484,13 @@ class Station:
         await self.charge_point.link.wait_connected()
 
 
+ON_CHANGE_ONLY = SchedulePublishing(interval_s=0)
+"""Composite schedules only when something changed, so no timer of their own runs on the manual clock."""
+
+
 def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connectors: int = 2,
-                       config: dict[str, Any] | None = None) -> tuple[ChargePoint, SimCharger]:
+                       config: dict[str, Any] | None = None,
+                       schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY) -> tuple[ChargePoint, SimCharger]:
     """The charge point `CP_ID` over the SQLite file in `tmp_path`, its ports played by a SimCharger; `config`
     overlays the base ocpp-config.json (section -> key -> value)."""
     overlay: dict[str, dict[str, Any]] = {"Internal": {"ChargePointId": CP_ID,
@@ -475,21 +504,24 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
                                  retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
     charger = SimCharger(connector_ids, clock)
     ports = Ports(evse=charger, system=charger, firmware=charger, auth=charger, reservation=charger,
-                  data_transfer=charger, events=charger)
+                  data_transfer=charger, events=charger, energy_sink=charger)
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
-                               BootInfo(vendor="SimVendor", model="SimModel"), clock=clock)
+                               BootInfo(vendor="SimVendor", model="SimModel"), clock=clock,
+                               schedule_publishing=schedule_publishing)
     charger.charge_point = charge_point
     return charge_point, charger
 
 
 @asynccontextmanager
 async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, config: dict[str, Any] | None = None,
-                  boot: bool = True, boot_reason: str = "PowerUp") -> AsyncIterator[Station]:
+                  boot: bool = True, boot_reason: str = "PowerUp",
+                  schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY) -> AsyncIterator[Station]:
     """A started charge point with `connectors` connectors and a manual clock; with `boot` it returns once the
     CSMS accepted the BootNotification and every connector's first StatusNotification arrived. `boot_reason` is
     what the system module says about this start."""
     clock = ManualClock()
-    charge_point, charger = build_charge_point(tmp_path, csms.url, clock, connectors=connectors, config=config)
+    charge_point, charger = build_charge_point(tmp_path, csms.url, clock, connectors=connectors, config=config,
+                                               schedule_publishing=schedule_publishing)
     mark = csms.mark()
     await charge_point.start(boot_reason)
     if boot:

@@ -40,7 +40,7 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
         assert keys["SupportedFeatureProfiles"] == ("Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
-                                                    "Reservation")
+                                                    "Reservation,SmartCharging")
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:
@@ -214,7 +214,7 @@ async def test_tc_055_cs_trigger_message_rejected(tmp_path: Path, csms: LocalCsm
 async def test_profiles_not_registered_answer_not_supported(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         with pytest.raises(CsmsCallError) as refused:
-            await cp.call("GetCompositeSchedule", {"connectorId": 1, "duration": 60})  # SmartCharging
+            await cp.call("GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": "ftp://x"}})
         assert refused.value.code == "NotSupported"
 
 

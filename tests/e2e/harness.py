@@ -22,7 +22,7 @@ import yaml
 
 from framework.broker import PrivateBroker
 from sim.csms import LocalCsms
-from tests.e2e.probe import Probe
+from tests.e2e.probe import SINKS, Probe
 
 REPO = Path(__file__).resolve().parents[2]
 CHARGE_POINT_ID = "cp001"
@@ -39,6 +39,8 @@ class ChargerUnderTest:
     """Options of a real simulated System module (sim/System) to use instead of the probe's `system`."""
     probe: Probe | None = None
     probe_results: dict[tuple[str, str], Any] = field(default_factory=dict)
+    energy_sinks: bool = False
+    """Wire the probe's sink_0..2 as the evse_energy_sink connections, mapped to evse 0..2."""
     manager: subprocess.Popen | None = None
 
     @property
@@ -82,6 +84,11 @@ class ChargerUnderTest:
             run_config["active_modules"]["system"] = {"module": "System", "config_module": {
                 "state_file": str(self.workdir / "system.json"), "work_dir": str(self.workdir / "system"),
                 "log_paths": f"{self.workdir / 'logs'},{self.workdir / 'manager.log'}", **self.system}}
+        if self.energy_sinks:
+            run_config["active_modules"]["ocpp"]["connections"]["evse_energy_sink"] = [
+                {"module_id": probe, "implementation_id": sink} for sink in SINKS]
+            run_config["active_modules"][probe]["mapping"] = {
+                "implementations": {sink: {"evse": evse} for evse, sink in enumerate(SINKS)}}
         path = self.workdir / "run-config.yaml"
         path.write_text(yaml.safe_dump(run_config, sort_keys=False))
         return path

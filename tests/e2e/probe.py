@@ -17,6 +17,8 @@ from typing import Any
 
 from framework.module import Module
 
+SINKS = ("sink_0", "sink_1", "sink_2")
+"""external_energy_limits implementations: the site's (evse 0) and the two EVSEs'."""
 EVSE_COMMANDS = ("get_evse", "enable_disable", "authorize_response", "withdraw_authorization", "reserve",
                  "cancel_reservation", "pause_charging", "resume_charging", "stop_transaction", "force_unlock",
                  "external_ready_to_start_charging", "set_plug_and_charge_configuration",
@@ -150,6 +152,7 @@ class Probe:
                 "chargebox_serial": "PROBE-CB-1", "firmware_version": "1.2.3"}},
             "data_transfer": {"data_transfer": lambda args: {"status": "Accepted",
                                                              "data": f"echo:{args['request'].get('data', '')}"}},
+            **{sink: {"set_external_limits": None} for sink in SINKS},
         }
         for impl, commands in defaults.items():
             for command, default in commands.items():
@@ -199,7 +202,7 @@ class Probe:
         for req_id, var_names in (("ocpp", ("is_connected", "configuration_key", "security_event")),
                                   ("ocpp_generic", ("is_connected", "boot_notification_response",
                                                     "ocpp_transaction_event", "ocpp_transaction_event_response",
-                                                    "security_event", "event_data")),
+                                                    "security_event", "event_data", "charging_schedules")),
                                   ("validator", ("validate_result_update",)),
                                   ("token_provider", ("provided_token",))):
             for name in var_names:

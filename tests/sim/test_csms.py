@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from ocpp.exceptions import InternalError, OCPPError
+from ocpp.messages import Call, validate_payload
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
@@ -29,7 +30,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from sim.csms import NO_REPLY, CallErrorReply, CsmsCallError, LocalCsms
-from sim.csms.control import PORT_FILE, add_cli, send_command
+from sim.csms.control import PORT_FILE, add_cli, charging_profile, send_command
 from sim.csms.tls import server_context
 
 NOW = "2024-05-01T10:00:00Z"
@@ -375,3 +376,22 @@ async def test_process_control_channel_and_cli_drive_commands(
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 10) == 0
     assert not (tmp_path / PORT_FILE).exists()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["set-profile", "0", "8"], {"connectorId": 0, "purpose": "TxDefaultProfile", "limit": 8, "unit": "A"}),
+    (["set-profile", "1", "3680", "--unit", "W", "--purpose", "TxProfile", "--transaction", "7", "--id", "3"],
+     {"connectorId": 1, "purpose": "TxProfile", "limit": 3680, "unit": "W", "transactionId": 7}),
+])
+async def test_cli_set_profile_sends_a_valid_set_charging_profile(argv: list[str], expected: dict[str, Any]) -> None:
+    parser = argparse.ArgumentParser()
+    add_cli(parser.add_subparsers())
+    args = parser.parse_args(["csms", *argv])
+    action, payload = charging_profile(args)
+    await validate_payload(Call("1", action, payload), "1.6")  # what the CSMS would check before sending
+    profile = payload["csChargingProfiles"]
+    schedule = profile["chargingSchedule"]
+    assert (payload["connectorId"], profile["chargingProfilePurpose"], schedule["chargingSchedulePeriod"][0]["limit"],
+            schedule["chargingRateUnit"], profile.get("transactionId")) == (
+        expected["connectorId"], expected["purpose"], expected["limit"], expected["unit"],
+        expected.get("transactionId"))

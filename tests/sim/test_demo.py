@@ -139,6 +139,23 @@ def assert_full_sessions(messages: list[OcppMessage]) -> None:
         assert stop["reason"] == "EVDisconnected"
 
 
+def assert_first_session_limited(demo: DemoProcess) -> None:
+    """The local CSMS limited the session on connector 1 to 8 A: the EVSE offered the car less, and the session
+    took less energy than the one on connector 2, which charged as long at full power."""
+    exchange = [(m.kind, m.to_csms, m.payload) for m in demo.messages if m.action == "SetChargingProfile"]
+    assert [(kind, to_csms) for kind, to_csms, _ in exchange] == [("CALL", False), ("CALLRESULT", True)]
+    assert exchange[0][2]["csChargingProfiles"]["chargingProfilePurpose"] == "TxProfile"
+    assert exchange[1][2] == {"status": "Accepted"}
+    assert any(" evse1 " in line and "offers the car 8 A (was 32 A)" in line for line in demo.lines), demo.lines
+    starts = {s["connectorId"]: s["meterStart"] for s in calls(demo.messages, "StartTransaction")}
+    results = [m.payload["transactionId"] for m in demo.messages
+               if m.kind == "CALLRESULT" and m.action == "StartTransaction"]
+    ids = dict(zip(starts, results, strict=True))
+    used = {connector: next(s["meterStop"] for s in calls(demo.messages, "StopTransaction")
+                            if s["transactionId"] == ids[connector]) - starts[connector] for connector in starts}
+    assert used[1] < used[2], used
+
+
 async def test_make_run_plays_a_full_session_on_both_connectors_and_stops_on_ctrl_c(
         tmp_path: Path, demos: list[DemoProcess]) -> None:
     demo = await start_demo(tmp_path)
@@ -147,6 +164,7 @@ async def test_make_run_plays_a_full_session_on_both_connectors_and_stops_on_ctr
     await demo.wait_messages(sessions_done, SESSIONS_DONE_S)
     elapsed = time.monotonic() - demo.started
     assert_full_sessions(demo.messages)
+    assert_first_session_limited(demo)
     await demo.wait_line("scripted sessions done", STOP_S)
     assert json.loads((tmp_path / "broker.json").read_text())["port"] > 0  # sim.ctl finds the running system
     assert (tmp_path / "csms-control.port").exists()

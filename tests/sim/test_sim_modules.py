@@ -34,6 +34,7 @@ requires:
   system: {interface: system}
   security: {interface: evse_security}
   sink: {interface: external_energy_limits}
+  evse_limits: {interface: external_energy_limits}
   display: {interface: display_message}
   info: {interface: charger_information}
 enable_external_mqtt: true
@@ -65,6 +66,7 @@ def run_config(broker: PrivateBroker, tmp: Path) -> str:
                 "evse_manager": conn("evse_manager_1", "evse"), "auth": conn("auth", "main"),
                 "reservation": conn("auth", "reservation"), "system": conn("system", "main"),
                 "security": conn("evse_security", "main"), "sink": conn("sink", "external_limits"),
+                "evse_limits": conn("evse_manager_1", "external_limits"),
                 "display": conn("display", "main"), "info": conn("info", "main")}},
         },
     }
@@ -125,6 +127,7 @@ async def tester(broker: PrivateBroker, tmp_path: Path) -> AsyncIterator[SimDriv
 
     mod.implement("validator", "validate_token", validate_token)
     for requirement, var in (("evse_manager", "session_event"), ("evse_manager", "powermeter"),
+                             ("evse_manager", "enforced_limits"),
                              ("auth", "token_validation_status"), ("system", "firmware_update_status"),
                              ("system", "log_status"), ("reservation", "reservation_update")):
         t.watch(requirement, var)
@@ -247,6 +250,9 @@ async def test_every_sim_module_answers_its_commands_within_the_schemas(tester: 
               "schedule_export": [], "schedule_setpoints": []}
     await call("sink", "set_external_limits", {"value": limits})
     assert json.loads((tmp_path / "limits.jsonl").read_text().splitlines()[0]) == limits
+    await call("evse_limits", "set_external_limits", {"value": limits})
+    offered = await tester.until("enforced_limits", lambda v: v["limits_root_side"]["ac_max_current_A"]["value"] == 10)
+    assert offered["limits_root_side"]["ac_max_current_A"]["source"] == "evse_manager_1/external_limits"
 
     message = {"id": 4, "message": {"content": "Hello", "format": "UTF8"}}
     assert (await call("display", "set_display_message", {"request": [message]}))["status"] == "Accepted"

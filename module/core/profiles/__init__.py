@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, firmware, local_auth_list, remote_trigger, reservation
+from module.core.profiles import core, firmware, local_auth_list, remote_trigger, reservation, smart_charging
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
     remote_trigger.PROFILE,
     reservation.PROFILE,
     firmware.PROFILE,
+    smart_charging.PROFILE,
     local_auth_list.PROFILE,
 )
 

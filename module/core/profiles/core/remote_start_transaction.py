@@ -1,4 +1,6 @@
-"""RemoteStartTransaction: the idTag goes to the charger's auth module as a token from the CSMS."""
+"""RemoteStartTransaction: the idTag goes to the charger's auth module as a token from the CSMS; a
+chargingProfile must be a TxProfile, which the SmartCharging profile (when enabled) attaches to the transaction
+the token starts."""
 
 from __future__ import annotations
 
@@ -19,6 +21,12 @@ async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any] 
     if connector_id is not None and connector_id not in core.ctx.connector_ids:
         return {"status": "Rejected"}
     profile = request.get("chargingProfile")
-    if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+    smart_charging = core.ctx.remote_start_profiles
+    if profile is not None and (profile.get("chargingProfilePurpose") != "TxProfile" or (
+            smart_charging is not None and not smart_charging.acceptable(connector_id, profile))):
         return {"status": "Rejected"}
-    return await core.remote.remote_start(request["idTag"], connector_id)
+    reply = await core.remote.remote_start(request["idTag"], connector_id)
+    if reply.payload["status"] == "Accepted" and profile is not None and smart_charging is not None:
+        # The token reaches the EVSE through the auth module, so its TransactionStarted cannot come before this.
+        smart_charging.expect(connector_id, request["idTag"], profile)
+    return reply

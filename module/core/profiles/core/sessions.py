@@ -9,7 +9,7 @@ import logging
 
 from module.core.clock_aligned import run_clock_aligned
 from module.core.connector_status import Event
-from module.core.context import CoreContext
+from module.core.context import CoreContext, RunningTransaction
 from module.core.inputs import Reading, SessionEvent
 from module.core.meter_values import Measurement, energy_wh, has_energy
 from module.core.profile import ServiceBase
@@ -87,6 +87,14 @@ class TransactionService(ServiceBase):
     # -- what the EVSEs report ------------------------------------------------------------------------------
     def running(self, connector_id: int) -> bool:
         return connector_id in self.manager.active
+
+    def running_transaction(self, connector_id: int) -> RunningTransaction | None:
+        """The transaction on a connector as other profiles see it (CoreContext.running_transaction)."""
+        transaction = self.manager.active.get(connector_id)
+        if transaction is None:
+            return None
+        return RunningTransaction(connector_id, transaction.session_id, self.manager.wire_id(transaction),
+                                  transaction.start_time)
 
     async def on_session_event(self, connector_id: int, event: SessionEvent) -> None:
         if event.kind == "TransactionStarted":
