@@ -45,6 +45,14 @@ def test_get_listed_keys_with_unknown_ones(load):
     assert unknown == ["NoSuchKey", "LocalAuthListEnabled", "BlinkRepeat"]
 
 
+def test_key_names_are_compared_without_case_as_ocpp_cistrings(load):
+    cfg = load(WITHOUT_LOCAL_LIST)
+    assert cfg.change_configuration("connectiontimeout", "42") == "Accepted"
+    keys, unknown = cfg.get_configuration(["CONNECTIONTIMEOUT", "heartbeatinterval"])
+    assert [(kv["key"], kv["value"]) for kv in keys] == [("ConnectionTimeOut", "42"), ("HeartbeatInterval", "86400")]
+    assert unknown == []
+
+
 def test_get_more_keys_than_allowed_is_a_property_constraint_violation(load):
     cfg = load({"Core": {"GetConfigurationMaxKeys": 2}})
     with pytest.raises(TooManyKeysError) as caught:

@@ -84,9 +84,17 @@ async def test_tc_062_cs_data_transfer(tmp_path: Path, csms: LocalCsms) -> None:
 
 async def test_data_transfer_to_the_csms(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
-        answer = await cp.charge_point.core.remote.data_transfer_to_csms("acme", "hello", None)
+        remote = cp.charge_point.core.remote
+        answer = await remote.data_transfer_to_csms("acme", "hello", None)
         assert answer["status"] == "Accepted"
         assert csms.payloads("DataTransfer")[-1] == {"vendorId": "acme", "messageId": "hello"}
+        csms.set_handler("DataTransfer", {"idTagInfo": {}})  # an answer that breaks DataTransfer's schema
+        assert await remote.data_transfer_to_csms("acme", "broken", None) == {"status": "Rejected"}
+        csms.set_handler("DataTransfer", None)
+        csms.refuse_connections = True
+        await csms.drop()
+        await cp.charge_point.link.wait_disconnected()
+        assert await remote.data_transfer_to_csms("acme", "offline", None) == {"status": "Offline"}
 
 
 async def test_tc_013_cs_hard_reset_without_transaction(tmp_path: Path, csms: LocalCsms) -> None:
