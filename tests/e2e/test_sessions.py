@@ -54,6 +54,32 @@ def energy_values(meter_values: list[dict[str, Any]]) -> list[float]:
             if v.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"]
 
 
+async def test_every_session_event_delivered_twice_gives_one_start_and_one_stop(charger):
+    """After a broker restart QoS 2 may deliver a session_event twice; the module acts on it once."""
+    probe = await boot(charger)
+    csms, evse = charger.csms, probe.evses[1]
+    publish_once = evse.publish
+
+    async def publish_twice(var: str, value: Any) -> None:
+        await publish_once(var, value)
+        if var == "session_event":
+            await publish_once(var, value)
+
+    evse.publish = publish_twice  # type: ignore[method-assign]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await evse.meter(add_wh=500)
+    await evse.stop_transaction("Local", id_tag="RFID_VALID1")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    await evse.unplug()
+    await status(charger, 1, "Available", mark)
+    assert (stop["transactionId"], stop["meterStop"]) == (tx.transaction_id, 1500)
+    assert len(csms.payloads("StartTransaction", after_index=mark)) == 1
+    assert len(csms.payloads("StopTransaction", after_index=mark)) == 1
+
+
 async def test_tc_003_cs_regular_charging_session_plugin_first(charger):
     probe = await boot(charger)
     csms, evse = charger.csms, probe.evses[1]
