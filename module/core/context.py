@@ -53,6 +53,19 @@ class RemoteStartProfiles(Protocol):
         ...
 
 
+class LinkControl(Protocol):
+    """Changes of the connection's settings (LinkSettings field names) at run time."""
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Used from the next connect on."""
+        ...
+
+    async def reconnect(self, changes: dict[str, Any]) -> str | None:
+        """Close the connection and connect again at once with `changes`: None once connected, else why that
+        attempt failed ("kind: detail")."""
+        ...
+
+
 @dataclass(frozen=True)
 class SchedulePublishing:
     """When and how the composite schedules go to the energy sinks (module options, not OCPP keys)."""
@@ -98,6 +111,11 @@ class CoreContext:
     """Set by the SmartCharging service when that profile is enabled: Core's RemoteStartTransaction hands its
     chargingProfile over (the operation belongs to Core, the profile to SmartCharging)."""
     connection_listeners: list[Callable[[bool], None]] = field(default_factory=list)
+    link_control: LinkControl | None = None
+    """The connection's settings, for the Security profile (wired by the charge point to its link)."""
+    configuration_changes: dict[str, Callable[[str], Awaitable[Any]]] = field(default_factory=dict)
+    """ChangeConfiguration of these keys goes to the profile that owns what they change (the Security profile:
+    SecurityProfile, AuthorizationKey), which answers it; the Core handler routes them."""
     """Called with the websocket state on every change (SmartCharging: IgnoredProfilePurposesOffline)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 

@@ -38,7 +38,7 @@ from module.impl.requirements.data_transfer import DataTransferModule
 from module.impl.requirements.energy_sink import EnergySinks
 from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
 from module.impl.requirements.reservation import ReservationModule
-from module.impl.requirements.security import tls_settings
+from module.impl.requirements.security import SecurityModule
 from module.impl.requirements.system import SystemModule
 from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
@@ -66,9 +66,11 @@ class OcppModule:
         self.system = SystemModule(mod)
         self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
+        self.security = SecurityModule.of(mod)
         self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, firmware=self.system, auth=self.auth,
                            reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
-                           events=self.events, energy_sink=EnergySinks(mod, self.evses))
+                           events=self.events, energy_sink=EnergySinks(mod, self.evses),
+                           security=self.security)
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
@@ -301,7 +303,7 @@ class OcppModule:
             retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
             retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
             retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3),
-            **await tls_settings(self.mod, profile))
+            **await self.security.tls_files(profile))
 
     # -- EVSE vars after start --------------------------------------------------------------------------------
     async def _deliver(self, evse: Evse, var: str, value: Any) -> None:

@@ -109,6 +109,8 @@ class OcppLink:
         self._wanted = asyncio.Event()
         self._kick = asyncio.Event()
         self._settings_changed = asyncio.Event()
+        self._skip_pause = False
+        self._answers: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refusals = RateLimitedLog(logger)  # what a peer provokes: refused and dropped frames
@@ -168,6 +170,20 @@ class OcppLink:
         self._backoff.reset()
         self._wanted.set()
         self._kick.set()
+
+    async def reconnect(self) -> None:
+        """Close the websocket (if open) and connect again at once, with the settings as they are now: what a
+        changed SecurityProfile, AuthorizationKey or CentralSystemURI needs (no back-off wait in between).
+        The answers under way go out first: the CALL that asked for the change gets its answer on this socket."""
+        current = asyncio.current_task()
+        await asyncio.gather(*(task for task in self._answers if task is not current), return_exceptions=True)
+        self._backoff.reset()
+        self._skip_pause = True
+        self._wanted.set()
+        self._kick.set()
+        ws = self._ws
+        if ws is not None:
+            await ws.close(code=1000, reason="reconnecting with new settings")
 
     async def wait_connected(self) -> None:
         await self._up.wait()
@@ -292,9 +308,11 @@ class OcppLink:
                 await ws.close(code=1000, reason="disconnect requested")
                 continue
             self._backoff.reset()
+            self._skip_pause = False
             await self._serve(ws)
-            if self._wanted.is_set():
+            if self._wanted.is_set() and not self._skip_pause:
                 await self._pause(self._backoff.next_delay())
+            self._skip_pause = False
 
     def _kick_wait(self) -> Awaitable[Any]:
         self._kick.clear()
@@ -477,7 +495,11 @@ class OcppLink:
         elif isinstance(verdict, _Refusal):
             await self._refuse(ws, unique_id, verdict.code, verdict.description, action)
         else:
-            self._spawn(self._answer(ws, unique_id, action, verdict, payload))
+            answer = asyncio.ensure_future(self._answer(ws, unique_id, action, verdict, payload))
+            self._tasks.add(answer)
+            self._answers.add(answer)
+            answer.add_done_callback(self._tasks.discard)
+            answer.add_done_callback(self._answers.discard)
 
     def _admit(self, action: str, payload: Any) -> Handler | _Refusal | None:
         """The handler that answers this CALL, or the CALLERROR refusing it, or None: dropped unanswered

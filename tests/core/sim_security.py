@@ -1,0 +1,78 @@
+"""The charger's certificate store in process: the simulated evse_security (sim/EvseSecurity, a real PKI in a
+folder) behind the module's own SecurityPort adapter, so tests/core exercise the adapter too; and the CSMS side
+of that PKI (its server certificate, its root to sign charge point certificates with)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import ssl
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+
+from module.impl.requirements.security import SecurityModule
+from sim.EvseSecurity import pki
+from sim.EvseSecurity.module import EvseSecurity
+
+ORGANIZATION = "Test CPO"
+
+
+class _InProcessModule:
+    """What EvseSecurity uses of its framework module."""
+
+    def __init__(self, folder: Path, charge_point_id: str) -> None:
+        self.id = "security"
+        self.config = {"certs_dir": str(folder), "charge_point_id": charge_point_id,
+                       "organization": ORGANIZATION, "validity_days": 30}
+        self.published: list[tuple[str, str, Any]] = []
+
+    async def publish(self, impl: str, var: str, value: Any) -> None:
+        self.published.append((impl, var, value))
+
+
+class SimSecurity:
+    """The simulated store in `folder` (made on first use: a CSMS root, a server certificate for 127.0.0.1 and
+    localhost, a charge point certificate), and the adapter over it."""
+
+    def __init__(self, folder: Path, charge_point_id: str) -> None:
+        self.folder = folder
+        self.store = EvseSecurity(_InProcessModule(folder, charge_point_id))  # type: ignore[arg-type]
+        self.commands: list[str] = []
+        self.port = SecurityModule(self._command)
+
+    async def _command(self, name: str, args: dict[str, Any]) -> Any:
+        self.commands.append(name)
+        result = getattr(self.store, name)(args)
+        return await result if inspect.isawaitable(result) else result
+
+    @property
+    def root_pem(self) -> Path:
+        return self.store.store.ca_dir("CSMS") / "CSMS_ROOT_CA.pem"
+
+    def server_context(self, *, client_certificates: bool = False) -> ssl.SSLContext:
+        """The CSMS's TLS side; with `client_certificates` it asks for (and verifies) a charge point
+        certificate without requiring one (profile 2 and 3 charge points on one server)."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.folder / "server" / "CSMS_SERVER.pem", self.folder / "server" / "CSMS_SERVER.key")
+        if client_certificates:
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cafile=str(self.root_pem))
+        return context
+
+    def sign(self, csr_pem: str, *, days: int = 30, root_key_of: Path | None = None) -> str:
+        """The CSMS signs a CSR with the root of this store (or with the key in `root_key_of`, making a chain the
+        store does not trust): the PEM of the certificate."""
+        csr = x509.load_pem_x509_csr(csr_pem.encode())
+        root = pki.load_chain(self.root_pem.read_bytes())[0]
+        key_path = root_key_of or self.folder / "private" / "CSMS_ROOT_CA.key"
+        root_key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        now = dt.datetime.now(dt.UTC)
+        cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(root.subject)
+                .public_key(csr.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .sign(root_key, hashes.SHA256()))  # type: ignore[arg-type]
+        return cert.public_bytes(serialization.Encoding.PEM).decode()
