@@ -62,13 +62,13 @@ class SimSecurity:
             context.load_verify_locations(cafile=str(self.root_pem))
         return context
 
-    def sign(self, csr_pem: str, *, days: int = 30, root_key_of: Path | None = None) -> str:
-        """The CSMS signs a CSR with the root of this store (or with the key in `root_key_of`, making a chain the
-        store does not trust): the PEM of the certificate."""
+    def sign(self, csr_pem: str, *, days: int = 30, untrusted: bool = False) -> str:
+        """The CSMS signs a CSR with the root of this store (`untrusted`: with a key of no installed root, so the
+        chain does not verify): the PEM of the certificate."""
         csr = x509.load_pem_x509_csr(csr_pem.encode())
         root = pki.load_chain(self.root_pem.read_bytes())[0]
-        key_path = root_key_of or self.folder / "private" / "CSMS_ROOT_CA.key"
-        root_key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        key_path = self.folder / "private" / "CSMS_ROOT_CA.key"
+        root_key = pki.new_key() if untrusted else serialization.load_pem_private_key(key_path.read_bytes(), None)
         now = dt.datetime.now(dt.UTC)
         cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(root.subject)
                 .public_key(csr.public_key()).serial_number(x509.random_serial_number())
@@ -76,3 +76,10 @@ class SimSecurity:
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                 .sign(root_key, hashes.SHA256()))  # type: ignore[arg-type]
         return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def new_root_pem(common_name: str) -> str:
+    """A self-signed root certificate as the CSMS would install it."""
+    key = pki.new_key()
+    cert = pki.issue(pki.name(common_name, ORGANIZATION), key, None, key, 365, ca=True)
+    return cert.public_bytes(serialization.Encoding.PEM).decode()

@@ -10,9 +10,14 @@ from typing import Any
 from module.core.context import CoreContext, command
 from module.core.profile import Reply, ServiceBase
 from module.core.profiles.core.security_events import SecurityEventService
+from module.core.profiles.remote_trigger.service import trigger_reply
 
 log = logging.getLogger(__name__)
 
+EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
+                     "MeterValues", "StatusNotification")
+"""What ExtendedTriggerMessage may ask of the other profiles' triggers (besides SignChargePointCertificate)."""
+CSMS_ROOT = "CentralSystemRootCertificate"
 TLS_FIELDS = ("ca_file", "ca_dir", "client_cert", "client_key", "client_key_password")
 """LinkSettings fields a profile switch replaces: what the old profile used must not linger."""
 
@@ -102,3 +107,90 @@ class SecurityService(ServiceBase):
         failure = await self._reconnect(changes)
         if failure is not None:
             log.warning("reconnect with new %s failed: %s", ", ".join(changes), failure)
+
+    # -- certificates ---------------------------------------------------------------------------------------
+    async def install_certificate(self, certificate_type: str, certificate: str) -> str:
+        """Rejected once CertificateStoreMaxLength roots are installed; else what the store says."""
+        security = self._ctx.ports.security
+        maximum = self._ctx.cfg.get("CertificateStoreMaxLength")
+        if maximum is not None:
+            installed = 0
+            for kind in ("CentralSystemRootCertificate", "ManufacturerRootCertificate"):
+                installed += len(await command("get_installed_certificates", security.installed_certificates(kind),
+                                               []))
+            if installed >= maximum:
+                log.info("InstallCertificate rejected: %d of CertificateStoreMaxLength %d installed", installed,
+                         maximum)
+                return "Rejected"
+        return await command("install_ca_certificate", security.install_ca_certificate(certificate_type,
+                                                                                        certificate), "Failed")
+
+    async def delete_certificate(self, hash_data: dict[str, Any]) -> str:
+        """The last CSMS root is kept while a TLS profile (2, 3) needs it: Failed."""
+        security = self._ctx.ports.security
+        if (self._ctx.cfg.get("SecurityProfile") or 0) >= 2:
+            roots = await command("get_installed_certificates", security.installed_certificates(CSMS_ROOT), [])
+            if len(roots) == 1 and _same_certificate(roots[0], hash_data):
+                log.info("DeleteCertificate refused: the only CSMS root, and SecurityProfile needs it")
+                return "Failed"
+        return await command("delete_certificate", security.delete_certificate(hash_data), "Failed")
+
+    async def installed_certificate_ids(self, certificate_type: str) -> dict[str, Any]:
+        found = await command("get_installed_certificates",
+                              self._ctx.ports.security.installed_certificates(certificate_type), [])
+        if not found:
+            return {"status": "NotFound"}
+        return {"status": "Accepted", "certificateHashData": found}
+
+    async def sign_certificate(self) -> None:
+        """SignCertificate.req with a new CSR for the charge point certificate (organization CpoName)."""
+        cfg = self._ctx.cfg
+        organization = cfg.get("CpoName") or cfg.get("SeccLeafSubjectOrganization")
+        if not organization:
+            log.warning("no SignCertificate: CpoName is not set")
+            return
+        common_name = cfg.get("SeccLeafSubjectCommonName") or cfg.get("ChargeBoxSerialNumber") or \
+            cfg.get("ChargePointId")
+        csr = await command("generate_certificate_signing_request", self._ctx.ports.security
+                            .certificate_signing_request(organization, common_name,
+                                                         cfg.get("SeccLeafSubjectCountry") or ""), None)
+        if csr is None:
+            log.warning("no SignCertificate: the certificate store made no CSR")
+            return
+        answer = await self._ctx.send("SignCertificate", {"csr": csr}, triggered=True)
+        if answer is not None and answer.get("status") != "Accepted":
+            log.warning("the CSMS rejected SignCertificate")
+
+    async def certificate_signed(self, chain: str) -> Reply:
+        """Checked (CertificateSignedMaxChainSize, then the store verifies chain and key) and installed; the next
+        profile 3 connection uses it, at once when profile 3 is in use. Refused: InvalidChargePointCertificate."""
+        maximum = self._ctx.cfg.get("CertificateSignedMaxChainSize")
+        if maximum is not None and len(chain) > maximum:
+            result = f"chain of {len(chain)} characters, CertificateSignedMaxChainSize {maximum}"
+        else:
+            result = await command("update_leaf_certificate",
+                                   self._ctx.ports.security.install_client_certificate(chain), "Failed")
+        if result != "Accepted":
+            return Reply({"status": "Rejected"},
+                         then=lambda: self.events.report("InvalidChargePointCertificate", result))
+        if (self._ctx.cfg.get("SecurityProfile") or 0) == 3:
+            return Reply({"status": "Accepted"}, then=self._reconnect_with_new_certificate)
+        return Reply({"status": "Accepted"})
+
+    async def _reconnect_with_new_certificate(self) -> None:
+        failure = await self._connect_with(3)
+        if failure is not None:
+            log.warning("reconnect with the new charge point certificate failed: %s", failure)
+
+    def extended_trigger(self, requested: str, connector_id: int | None) -> Reply:
+        """TriggerMessage's rules over what the other profiles send, and SignChargePointCertificate."""
+        triggers = {name: send for name, send in self._ctx.triggers.items() if name in EXTENDED_TRIGGERS}
+        triggers["SignChargePointCertificate"] = lambda _connector_id: self.sign_certificate()
+        return trigger_reply(self._ctx, triggers, requested, connector_id)
+
+
+def _same_certificate(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Hash data of one certificate: the hashes case-insensitive, the serial number without leading zeros."""
+    return (a["issuerNameHash"].lower() == b["issuerNameHash"].lower()
+            and a["issuerKeyHash"].lower() == b["issuerKeyHash"].lower()
+            and a["serialNumber"].lstrip("0").lower() == b["serialNumber"].lstrip("0").lower())
