@@ -31,7 +31,7 @@ from module.v16.transaction_policy import V16TransactionPolicy
 QUEUE_KEYS = {"TransactionMessageAttempts": "transaction_message_attempts",
               "TransactionMessageRetryInterval": "transaction_message_retry_interval"}
 # AuthorizationKey, SecurityProfile and CentralSystemURI reconnect: the Security profile applies them.
-LINK_KEYS = {"WebSocketPingInterval": "ping_interval",
+LINK_KEYS = {"WebSocketPingInterval": "ping_interval", "VerifyCsmsAllowWildcards": "allow_wildcards",
              "RetryBackoffWaitMinimum": "retry_backoff_wait_minimum",
              "RetryBackoffRandomRange": "retry_backoff_random_range",
              "RetryBackoffRepeatTimes": "retry_backoff_repeat_times"}
@@ -179,8 +179,12 @@ class _LinkControl:
     def __init__(self, link: OcppLink) -> None:
         self._link = link
         self._outcome: asyncio.Future[str | None] | None = None
+        self._failure_callbacks: list[Callable[[str | None, str], None]] = []
         link.add_connection_listener(self._connected)
         link.add_failure_listener(self._failed)
+
+    def on_failure(self, callback: Callable[[str | None, str], None]) -> None:
+        self._failure_callbacks.append(callback)
 
     def update(self, changes: dict[str, Any]) -> None:
         self._link.update_settings(**changes)
@@ -199,5 +203,7 @@ class _LinkControl:
             self._outcome.set_result(None)
 
     def _failed(self, failure: ConnectFailure) -> None:
+        for callback in self._failure_callbacks:
+            callback(failure.security_event, failure.detail)
         if self._outcome is not None and not self._outcome.done():
             self._outcome.set_result(f"{failure.kind}: {failure.detail}")

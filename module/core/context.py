@@ -65,6 +65,10 @@ class LinkControl(Protocol):
         attempt failed ("kind: detail")."""
         ...
 
+    def on_failure(self, callback: Callable[[str | None, str], None]) -> None:
+        """callback(security event type or None, detail) for every failed connection attempt."""
+        ...
+
 
 @dataclass(frozen=True)
 class SchedulePublishing:

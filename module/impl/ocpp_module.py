@@ -27,6 +27,7 @@ from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
 from module.core.profiles.core.security_events import is_critical, within_limits
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
@@ -40,7 +41,6 @@ from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
 from module.impl.requirements.reservation import ReservationModule
 from module.impl.requirements.security import SecurityModule
 from module.impl.requirements.system import SystemModule
-from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16
@@ -77,7 +77,6 @@ class OcppModule:
         self._monitored: set[str] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
         self.failed = asyncio.Event()
-        self._reported_failures: set[str] = set()
 
     # -- configuration ----------------------------------------------------------------------------------------
     def _load_config(self) -> ChargePointConfig:
@@ -256,8 +255,6 @@ class OcppModule:
         cfg = self.config
         database = Database.open(self.database_path, cfg.get("ChargePointId"))
         link = OcppLink(await self._link_settings(), OCPP16, message_log=self._message_log())
-        link.add_failure_listener(self._connect_failed)
-        link.add_connection_listener(self._connection_changed)
         return ChargePoint(cfg, link, database, self.ports, self.connector_ids, await boot_info(self.mod, cfg),
                            message_queue_resume_delay=self.mod.config.get("MessageQueueResumeDelay", 0),
                            reset_stop_delay=self.mod.config.get("ResetStopDelay", 0),
@@ -271,18 +268,6 @@ class OcppModule:
             interval_s=max(0, int(options.get("PublishChargingScheduleIntervalS", defaults.interval_s))),
             duration_s=max(0, int(options.get("PublishChargingScheduleDurationS", defaults.duration_s))),
             unit="W" if options.get("RequestCompositeScheduleUnit") == "W" else "A")
-
-    def _connection_changed(self, connected: bool) -> None:
-        if connected:
-            self._reported_failures.clear()
-
-    def _connect_failed(self, failure: ConnectFailure) -> None:
-        """A refused password or CSMS certificate is a security event, reported once per failing streak."""
-        event_type = failure.security_event
-        if event_type and event_type not in self._reported_failures:
-            self._reported_failures.add(event_type)
-            assert self.charge_point is not None
-            self.charge_point.context.spawn(self.security_event(event_type, failure.detail))
 
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
@@ -303,7 +288,7 @@ class OcppModule:
             retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
             retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
             retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3),
-            **await self.security.tls_files(profile))
+            **tls_rules(cfg), **await self.security.tls_files(profile))
 
     # -- EVSE vars after start --------------------------------------------------------------------------------
     async def _deliver(self, evse: Evse, var: str, value: Any) -> None:

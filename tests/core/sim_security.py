@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import ipaddress
 import ssl
 from pathlib import Path
 from typing import Any
@@ -52,23 +53,52 @@ class SimSecurity:
     def root_pem(self) -> Path:
         return self.store.store.ca_dir("CSMS") / "CSMS_ROOT_CA.pem"
 
-    def server_context(self, *, client_certificates: bool = False) -> ssl.SSLContext:
+    def server_context(self, *, client_certificates: bool = False, names: list[str] | None = None,
+                       expired: bool = False) -> ssl.SSLContext:
         """The CSMS's TLS side; with `client_certificates` it asks for (and verifies) a charge point
-        certificate without requiring one (profile 2 and 3 charge points on one server)."""
+        certificate without requiring one (profile 2 and 3 charge points on one server). `names` or `expired`:
+        a server certificate of this root made for the test (for other host names; expired yesterday)."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.folder / "server" / "CSMS_SERVER.pem", self.folder / "server" / "CSMS_SERVER.key")
+        if names is None and not expired:
+            context.load_cert_chain(self.folder / "server" / "CSMS_SERVER.pem",
+                                    self.folder / "server" / "CSMS_SERVER.key")
+        else:
+            cert, key = self._server_certificate(names or ["127.0.0.1", "localhost"], expired)
+            context.load_cert_chain(cert, key)
         if client_certificates:
             context.verify_mode = ssl.CERT_OPTIONAL
             context.load_verify_locations(cafile=str(self.root_pem))
         return context
 
+    def _root(self) -> tuple[x509.Certificate, Any]:
+        root = pki.load_chain(self.root_pem.read_bytes())[0]
+        key = serialization.load_pem_private_key((self.folder / "private" / "CSMS_ROOT_CA.key").read_bytes(), None)
+        return root, key
+
+    def _server_certificate(self, names: list[str], expired: bool) -> tuple[Path, Path]:
+        root, root_key = self._root()
+        key = pki.new_key()
+        now = dt.datetime.now(dt.UTC)
+        end = now - dt.timedelta(days=1) if expired else now + dt.timedelta(days=30)
+        alt = [x509.IPAddress(ipaddress.ip_address(n)) if n.replace(".", "").isdigit() else x509.DNSName(n)
+               for n in names]
+        cert = (x509.CertificateBuilder().subject_name(pki.name(names[0], ORGANIZATION)).issuer_name(root.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(end - dt.timedelta(days=30)).not_valid_after(end)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+                .sign(root_key, hashes.SHA256()))
+        folder = self.folder / "test-server"
+        return pki.write_pem(folder / f"{names[0]}-{expired}.pem", cert), pki.write_pem(
+            folder / f"{names[0]}-{expired}.key", key)
+
     def sign(self, csr_pem: str, *, days: int = 30, untrusted: bool = False) -> str:
         """The CSMS signs a CSR with the root of this store (`untrusted`: with a key of no installed root, so the
         chain does not verify): the PEM of the certificate."""
         csr = x509.load_pem_x509_csr(csr_pem.encode())
-        root = pki.load_chain(self.root_pem.read_bytes())[0]
-        key_path = self.folder / "private" / "CSMS_ROOT_CA.key"
-        root_key = pki.new_key() if untrusted else serialization.load_pem_private_key(key_path.read_bytes(), None)
+        root, root_key = self._root()
+        if untrusted:
+            root_key = pki.new_key()
         now = dt.datetime.now(dt.UTC)
         cert = (x509.CertificateBuilder().subject_name(csr.subject).issuer_name(root.subject)
                 .public_key(csr.public_key()).serial_number(x509.random_serial_number())

@@ -22,6 +22,7 @@ from module.core.inputs import BootInfo, SessionEvent
 from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports
 from module.core.profiles import profile_names
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.link.link import OcppLink
 from module.link.protocol import OCPP16
@@ -464,7 +465,8 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
     link = OcppLink(LinkSettings(central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=CP_ID,
                                  security_profile=cfg.get("SecurityProfile") or 0,
                                  authorization_key=cfg.get("AuthorizationKey"),
-                                 retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
+                                 retry_backoff_wait_minimum=0, retry_backoff_random_range=0, **tls_rules(cfg)),
+                    OCPP16, clock=clock)
     charger = SimCharger(connector_ids, clock)
     ports = Ports(evse=charger, system=charger, firmware=charger, auth=charger, reservation=charger,
                   data_transfer=charger, events=charger, energy_sink=charger,

@@ -29,11 +29,27 @@ class SecurityService(ServiceBase):
         ctx.configuration_changes["SecurityProfile"] = self.change_security_profile
         ctx.configuration_changes["AuthorizationKey"] = self.change_authorization_key
         self._unsubscribe = [ctx.cfg.on_change("CentralSystemURI", self._central_system_uri_changed)]
+        self._reported: set[str] = set()
+        assert ctx.link_control is not None, "the charge point wires link_control before making services"
+        ctx.link_control.on_failure(self._connect_failed)
+        ctx.connection_listeners.append(self._connection_changed)
 
     async def stop(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+
+    # -- failed connections ---------------------------------------------------------------------------------
+    def _connect_failed(self, event_type: str | None, detail: str) -> None:
+        """A refused password, CSMS certificate, TLS version or cipher suite is a security event, reported once
+        per failing streak (each attempt is logged by the link)."""
+        if event_type and event_type not in self._reported:
+            self._reported.add(event_type)
+            self._ctx.spawn(self.events.report(event_type, detail))
+
+    def _connection_changed(self, connected: bool) -> None:
+        if connected:
+            self._reported.clear()
 
     # -- SecurityProfile ------------------------------------------------------------------------------------
     async def change_security_profile(self, value: str) -> Reply:
