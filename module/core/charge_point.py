@@ -20,6 +20,7 @@ from module.core.ports import Ports
 from module.core.profile import Operation, Profile, Reply, Service
 from module.core.profiles import PROFILES
 from module.core.profiles.core import CoreServices
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.status_notifier import StatusNotifier
 from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
@@ -60,7 +61,8 @@ class ChargePoint:
     def __init__(self, cfg: ChargePointConfig, link: OcppLink, db: Database, ports: Ports,
                  connector_ids: list[int], boot_info: BootInfo, *, clock: Clock = monotonic_clock,
                  profiles: tuple[Profile[Any], ...] = PROFILES, message_queue_resume_delay: float = 0.0,
-                 reset_stop_delay: float = 0.0, schedule_publishing: SchedulePublishing | None = None) -> None:
+                 reset_stop_delay: float = 0.0, schedule_publishing: SchedulePublishing | None = None,
+                 security_log: SecurityLog | None = None) -> None:
         self.cfg = cfg
         self.link = link
         self.db = db
@@ -77,6 +79,7 @@ class ChargePoint:
             stop_charge_point=self.stop, reset_stop_delay=reset_stop_delay,
             schedule_publishing=schedule_publishing or SchedulePublishing())
         self.context.link_control = _LinkControl(link)
+        self.context.security_log = self.security_log = security_log
         enabled = [profile for profile in profiles if not profile.advertised or profile.name in cfg.supported_profiles]
         self.services: dict[str, Service] = {profile.name: profile.make_service(self.context) for profile in enabled}
         self.context.running_transaction = self.core.transactions.running_transaction
@@ -147,6 +150,8 @@ class ChargePoint:
         await self.queue.stop()
         await self.link.stop()
         self.db.close()
+        if self.security_log is not None:
+            self.security_log.close()
 
     def take_over(self, previous: ChargePoint) -> None:
         """A restart of the OCPP side after stop() is no power cut: connector states, open sessions and running

@@ -53,6 +53,10 @@ class RemoteStartProfiles(Protocol):
         ...
 
 
+class SecurityLogWriter(Protocol):
+    def write(self, timestamp: str, event_type: str, info: str | None, critical: bool) -> None: ...
+
+
 class LinkControl(Protocol):
     """Changes of the connection's settings (LinkSettings field names) at run time."""
 
@@ -115,6 +119,8 @@ class CoreContext:
     """Set by the SmartCharging service when that profile is enabled: Core's RemoteStartTransaction hands its
     chargingProfile over (the operation belongs to Core, the profile to SmartCharging)."""
     connection_listeners: list[Callable[[bool], None]] = field(default_factory=list)
+    security_log: SecurityLogWriter | None = None
+    """Where every security event is written (the module's security log; None: not kept)."""
     link_control: LinkControl | None = None
     """The connection's settings, for the Security profile (wired by the charge point to its link)."""
     configuration_changes: dict[str, Callable[[str], Awaitable[Any]]] = field(default_factory=dict)

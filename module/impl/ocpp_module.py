@@ -26,6 +26,7 @@ from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
 from module.core.profiles.core.security_events import is_critical, within_limits
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
 from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
@@ -258,7 +259,7 @@ class OcppModule:
         return ChargePoint(cfg, link, database, self.ports, self.connector_ids, await boot_info(self.mod, cfg),
                            message_queue_resume_delay=self.mod.config.get("MessageQueueResumeDelay", 0),
                            reset_stop_delay=self.mod.config.get("ResetStopDelay", 0),
-                           schedule_publishing=self._schedule_publishing())
+                           schedule_publishing=self._schedule_publishing(), security_log=self._security_log())
 
     def _schedule_publishing(self) -> SchedulePublishing:
         """The Publish* and RequestCompositeScheduleUnit options; a unit other than W means A, as in EVerest."""
@@ -269,10 +270,18 @@ class OcppModule:
             duration_s=max(0, int(options.get("PublishChargingScheduleDurationS", defaults.duration_s))),
             unit="W" if options.get("RequestCompositeScheduleUnit") == "W" else "A")
 
+    def _security_log(self) -> SecurityLog:
+        """Beside the message logs, rotated by the same keys; kept whether or not messages are logged."""
+        return SecurityLog(self.message_log_path, max_file_size=self._rotation_size(),
+                           max_files=self.config.get("LogRotationMaximumFileCount") or 5)
+
+    def _rotation_size(self) -> int:
+        return int(self.config.get("LogRotationMaximumFileSize") or 10 * 1024 * 1024)
+
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
             return None
-        size = self.config.get("LogRotationMaximumFileSize") or 10 * 1024 * 1024
+        size = self._rotation_size()
         count = self.config.get("LogRotationMaximumFileCount") or 5
         formats = self.config.get("LogMessagesFormat") or ["log", "html"]
         return MessageLog(self.message_log_path, max_file_size=size, max_files=count,

@@ -21,6 +21,7 @@ from module.core.context import SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
 from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports
 from module.core.profiles import profile_names
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
 from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
@@ -473,7 +474,8 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
                   security=(security or SimSecurity(tmp_path / "certs", CP_ID)).port)
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
                                BootInfo(vendor="SimVendor", model="SimModel"), clock=clock,
-                               schedule_publishing=schedule_publishing)
+                               schedule_publishing=schedule_publishing,
+                               security_log=SecurityLog(tmp_path / "logs", max_file_size=1 << 20, max_files=2))
     charger.charge_point = charge_point
     return charge_point, charger
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from module.core.profiles.core.security_log import SecurityLog
 from module.link.connection import ConnectFailure, check_peer_name
+from module.link.secrets import SECRETS
 from sim.csms.server import LocalCsms
 from tests.core.sim_security import SimSecurity
 from tests.core.station import CP_ID, Station, station
@@ -88,6 +90,9 @@ async def test_tc_078_invalid_central_system_certificate(tmp_path: Path, case: s
         st, failures = await refused(tmp_path, csms, security, config(csms, 2))
     assert {failure.kind for failure in failures} == {"certificate"}
     assert [args[:1] + args[2:] for args in security_events(st)] == [("InvalidCentralSystemCertificate", True)]
+    assert st.charge_point.security_log is not None
+    logged = st.charge_point.security_log.path.read_text().splitlines()
+    assert len(logged) == 1 and " InvalidCentralSystemCertificate critical " in logged[0]
 
 
 async def test_wrong_password_is_refused_with_its_event(tmp_path: Path) -> None:
@@ -96,6 +101,21 @@ async def test_wrong_password_is_refused_with_its_event(tmp_path: Path) -> None:
     assert {failure.kind for failure in failures} == {"unauthorized"}
     assert [args[0] for args in security_events(st)] == ["FailedToAuthenticateAtCsms"]
     assert not any(KEY in str(args) for args in security_events(st))
+    assert st.charge_point.security_log is not None
+    logged = st.charge_point.security_log.path.read_text()
+    assert "FailedToAuthenticateAtCsms" in logged and KEY not in logged
+
+
+def test_security_log_rotates_and_masks_secrets(tmp_path: Path) -> None:
+    SECRETS.add("s3cret-for-the-log-test")
+    log = SecurityLog(tmp_path, max_file_size=200, max_files=2)
+    for n in range(20):
+        log.write(f"2026-01-01T00:00:{n:02}.000Z", "SettingSystemTime", "key s3cret-for-the-log-test", False)
+    log.close()
+    files = sorted(tmp_path.glob("security.log*"))
+    assert [f.name for f in files] == ["security.log", "security.log.1", "security.log.2"]
+    assert all("s3cret-for-the-log-test" not in f.read_text() for f in files)
+    assert "SettingSystemTime info key " in files[0].read_text()
 
 
 def test_wildcards_only_when_allowed() -> None:
