@@ -24,10 +24,10 @@ ORGANIZATION = "Test CPO"
 class _InProcessModule:
     """What EvseSecurity uses of its framework module."""
 
-    def __init__(self, folder: Path, charge_point_id: str) -> None:
+    def __init__(self, folder: Path, charge_point_id: str, validity_days: int) -> None:
         self.id = "security"
         self.config = {"certs_dir": str(folder), "charge_point_id": charge_point_id,
-                       "organization": ORGANIZATION, "validity_days": 30}
+                       "organization": ORGANIZATION, "validity_days": validity_days}
         self.published: list[tuple[str, str, Any]] = []
 
     async def publish(self, impl: str, var: str, value: Any) -> None:
@@ -38,9 +38,10 @@ class SimSecurity:
     """The simulated store in `folder` (made on first use: a CSMS root, a server certificate for 127.0.0.1 and
     localhost, a charge point certificate), and the adapter over it."""
 
-    def __init__(self, folder: Path, charge_point_id: str) -> None:
+    def __init__(self, folder: Path, charge_point_id: str, *, validity_days: int = 365) -> None:
         self.folder = folder
-        self.store = EvseSecurity(_InProcessModule(folder, charge_point_id))  # type: ignore[arg-type]
+        self.store = EvseSecurity(_InProcessModule(folder, charge_point_id,  # type: ignore[arg-type]
+                                                   validity_days))
         self.commands: list[str] = []
         self.port = SecurityModule(self._command)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from module.core.profiles.security.service import RENEWAL_CHECK_S
 from sim.csms.records import CONNECTED, Record
 from sim.csms.server import LocalCsms
 from tests.core.sim_security import SimSecurity, new_root_pem
@@ -135,3 +136,14 @@ async def test_extended_trigger_message_follows_trigger_message_rules(tmp_path: 
         assert await csms.call(CP_ID, "ExtendedTriggerMessage",
                                {"requestedMessage": "StatusNotification", "connectorId": 1}) == {"status": "Accepted"}
         await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1, after_index=mark)
+
+
+async def test_a_charge_point_certificate_near_its_end_is_renewed(tmp_path: Path) -> None:
+    security = SimSecurity(tmp_path / "certs", CP_ID, validity_days=10)
+    async with LocalCsms(call_timeout=5, ssl_context=security.server_context(client_certificates=True)) as csms, \
+            station(tmp_path, csms, config=tls_config(csms, 3, CpoName="Test CPO"), security=security) as st:
+        deadline = st.clock.monotonic() + RENEWAL_CHECK_S
+        await st.clock.sleeper_until(deadline)
+        st.clock.advance(RENEWAL_CHECK_S)
+        request = await csms.wait_for("SignCertificate")
+        assert "BEGIN CERTIFICATE REQUEST" in request["csr"]

@@ -4,6 +4,7 @@ point certificate's renewal."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,6 +19,11 @@ EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatu
                      "MeterValues", "StatusNotification")
 """What ExtendedTriggerMessage may ask of the other profiles' triggers (besides SignChargePointCertificate)."""
 CSMS_ROOT = "CentralSystemRootCertificate"
+RENEWAL_CHECK_S = 3600
+"""How often the charge point certificate's remaining validity is looked at (while profile 3 uses it)."""
+RENEWAL_DAYS = 30
+"""A charge point certificate with fewer days left is renewed (SignCertificate); our choice, the whitepaper
+leaves it open."""
 TLS_FIELDS = ("ca_file", "ca_dir", "client_cert", "client_key", "client_key_password")
 """LinkSettings fields a profile switch replaces: what the old profile used must not linger."""
 
@@ -30,11 +36,19 @@ class SecurityService(ServiceBase):
         ctx.configuration_changes["AuthorizationKey"] = self.change_authorization_key
         self._unsubscribe = [ctx.cfg.on_change("CentralSystemURI", self._central_system_uri_changed)]
         self._reported: set[str] = set()
+        self._renewal: asyncio.Task[None] | None = None
         assert ctx.link_control is not None, "the charge point wires link_control before making services"
         ctx.link_control.on_failure(self._connect_failed)
         ctx.connection_listeners.append(self._connection_changed)
 
+    async def start(self) -> None:
+        self._renewal = asyncio.ensure_future(self._watch_expiry())
+
     async def stop(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            await asyncio.gather(self._renewal, return_exceptions=True)
+            self._renewal = None
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -197,6 +211,18 @@ class SecurityService(ServiceBase):
         failure = await self._connect_with(3)
         if failure is not None:
             log.warning("reconnect with the new charge point certificate failed: %s", failure)
+
+    async def _watch_expiry(self) -> None:
+        """While profile 3 is in use and the CSMS is reachable, a certificate near its end is renewed."""
+        while True:
+            await self._ctx.clock.sleep(RENEWAL_CHECK_S)
+            if (self._ctx.cfg.get("SecurityProfile") or 0) != 3 or not self._ctx.online():
+                continue
+            days = await command("get_leaf_expiry_days_count",
+                                 self._ctx.ports.security.client_certificate_days_left(), RENEWAL_DAYS)
+            if days < RENEWAL_DAYS:
+                log.info("the charge point certificate expires in %d days: renewing it", days)
+                await self.sign_certificate()
 
     def extended_trigger(self, requested: str, connector_id: int | None) -> Reply:
         """TriggerMessage's rules over what the other profiles send, and SignChargePointCertificate."""
