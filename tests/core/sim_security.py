@@ -4,6 +4,7 @@ of that PKI (its server certificate, its root to sign charge point certificates 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import inspect
 import ipaddress
@@ -114,3 +115,53 @@ def new_root_pem(common_name: str) -> str:
     key = pki.new_key()
     cert = pki.issue(pki.name(common_name, ORGANIZATION), key, None, key, 365, ca=True)
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+class PlainOrTls:
+    """One port in front of two CSMSs: a connection that opens with a TLS handshake goes to `tls_port`, any other
+    to `plain_port` (bytes passed through, TLS ends at that CSMS). What a charge point switching from profile 1 to
+    2 sees as one CSMS address."""
+
+    def __init__(self, plain_port: int, tls_port: int) -> None:
+        self._ports = (plain_port, tls_port)
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def __aenter__(self) -> PlainOrTls:
+        self._server = await asyncio.start_server(self._route, self.host, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for pipe in list(self._pipes):
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _route(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = await reader.read(1)
+        if not first:
+            writer.close()
+            return
+        port = self._ports[1] if first == b"\x16" else self._ports[0]
+        upstream_reader, upstream_writer = await asyncio.open_connection(self.host, port)
+        upstream_writer.write(first)
+        for task in (self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer)):
+            pipe = asyncio.ensure_future(task)
+            self._pipes.add(pipe)
+            pipe.add_done_callback(self._pipes.discard)
+
+    @staticmethod
+    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()

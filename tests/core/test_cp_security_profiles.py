@@ -9,7 +9,7 @@ from typing import Any
 
 from sim.csms.records import CONNECTED, REJECTED, Record
 from sim.csms.server import LocalCsms
-from tests.core.sim_security import SimSecurity
+from tests.core.sim_security import PlainOrTls, SimSecurity
 from tests.core.station import CP_ID, Station, station
 
 OLD_KEY = "0ld-password-0123456"
@@ -140,3 +140,28 @@ async def test_wrong_password_is_refused_with_its_event(tmp_path: Path) -> None:
         assert await csms.change_configuration("AuthorizationKey", NEW_KEY) == {"status": "Accepted"}
         record = await csms.wait_for_record(lambda r: r.kind == REJECTED and r.index >= mark)
         assert record.payload["status"] == 401
+
+
+async def test_tc_083_upgrade_1_to_2_to_3_at_run_time(tmp_path: Path) -> None:
+    """One CSMS address serving ws and wss: each upgrade connects with the new profile and stays."""
+    security = SimSecurity(tmp_path / "certs", CP_ID)
+    async with LocalCsms(call_timeout=5, basic_auth={CP_ID: OLD_KEY}) as plain, \
+            LocalCsms(call_timeout=5, basic_auth={CP_ID: OLD_KEY},
+                      ssl_context=security.server_context(client_certificates=True)) as tls, \
+            PlainOrTls(plain.port, tls.port) as front:
+        cfg = {"Internal": {"CentralSystemURI": f"{front.host}:{front.port}"},
+               "Security": {"SecurityProfile": 1, "AuthorizationKey": OLD_KEY}}
+        async with station(tmp_path, plain, config=cfg, security=security) as st:
+            assert await plain.change_configuration("SecurityProfile", "2") == {"status": "Accepted"}
+            second = await tls.wait_for_record(connected_after(0))
+            assert second.payload["basic_auth_user"] == CP_ID
+            assert st.charge_point.link.settings.url().startswith("wss://")
+            tls.basic_auth = None
+            mark = tls.mark()
+            assert await tls.change_configuration("SecurityProfile", "3") == {"status": "Accepted"}
+            third = await tls.wait_for_record(connected_after(mark))
+            assert third.payload["client_cert_subject"]["commonName"] == CP_ID
+            events = await tls.wait_for("SecurityEventNotification", lambda p: p["techInfo"].endswith("2 to 3"),
+                                        after_index=mark)
+            assert events["type"] == "ReconfigurationOfSecurityParameters"
+            assert stored(st)["SecurityProfile"] == 3

@@ -1,6 +1,6 @@
 """The Security whitepaper through the whole module: the simulated evse_security (a real PKI in a folder) ->
-the OCPP module process -> a TLS CSMS. Profile 2, a run-time upgrade to 3 and a certificate rotation, without
-restarting the module."""
+the OCPP module process -> the CSMS. Profile 1, run-time upgrades to 2 and 3 (one CSMS address serving ws and
+wss) and a certificate rotation, without restarting the module."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sim.csms import LocalCsms
 from sim.csms.records import CONNECTED, Record
-from tests.core.sim_security import ORGANIZATION, SimSecurity
+from tests.core.sim_security import ORGANIZATION, PlainOrTls, SimSecurity
 from tests.e2e.harness import CHARGE_POINT_ID, ChargerUnderTest
 
 KEY = "e2e-password-0123456789"
@@ -20,23 +20,28 @@ def connected_after(mark: int):
     return match
 
 
-async def test_profile_2_upgrade_to_3_and_certificate_rotation(tmp_path: Path, broker) -> None:
+async def test_profile_1_upgrades_to_2_and_3_then_certificate_rotation(tmp_path: Path, broker) -> None:
     certs = tmp_path / "certs"
     store = SimSecurity(certs, CHARGE_POINT_ID)  # the module keeps the store it finds
-    async with LocalCsms(ssl_context=store.server_context(client_certificates=True), basic_auth={CHARGE_POINT_ID: KEY},
-                         call_timeout=10) as csms:
-        charger = ChargerUnderTest(tmp_path / "charger", broker, csms,
+    async with LocalCsms(basic_auth={CHARGE_POINT_ID: KEY}, call_timeout=10) as plain, \
+            LocalCsms(ssl_context=store.server_context(client_certificates=True), basic_auth={CHARGE_POINT_ID: KEY},
+                      call_timeout=10) as csms, PlainOrTls(plain.port, csms.port) as front:
+        charger = ChargerUnderTest(tmp_path / "charger", broker, plain,
                                    security={"certs_dir": str(certs), "organization": ORGANIZATION},
-                                   user_config={"Security": {"SecurityProfile": 2, "AuthorizationKey": KEY,
+                                   user_config={"Security": {"SecurityProfile": 1, "AuthorizationKey": KEY,
                                                              "CpoName": ORGANIZATION},
-                                                "Internal": {"SeccLeafSubjectCommonName": "cp001-rotated"}})
+                                                "Internal": {"SeccLeafSubjectCommonName": "cp001-rotated",
+                                                             "CentralSystemURI": f"{front.host}:{front.port}/"}})
         charger.workdir.mkdir()
         try:
             await charger.start()
-            first = await csms.wait_for_record(connected_after(0), timeout=60)
-            assert first.payload["tls"] and first.payload["basic_auth_user"] == CHARGE_POINT_ID
+            first = await plain.wait_for_record(connected_after(0), timeout=60)
+            assert not first.payload["tls"] and first.payload["basic_auth_user"] == CHARGE_POINT_ID
             # CSMS CALLs are answered once the boot is accepted: the connectors' statuses follow it
-            await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 2, timeout=30)
+            await plain.wait_for("StatusNotification", lambda p: p["connectorId"] == 2, timeout=30)
+            assert await plain.change_configuration("SecurityProfile", "2") == {"status": "Accepted"}
+            second = await csms.wait_for_record(connected_after(0), timeout=30)
+            assert second.payload["tls"] and second.payload["basic_auth_user"] == CHARGE_POINT_ID
 
             csms.basic_auth = None  # from now on the charge point certificate authenticates
             mark = csms.mark()
