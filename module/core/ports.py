@@ -135,6 +135,10 @@ class SecurityPort(Protocol):
         """Accepted, Failed or NotFound, as DeleteCertificate answers."""
         ...
 
+    async def signed_by_csms_root(self, certificate: str) -> bool:
+        """The certificate (PEM) is signed by an installed CSMS root (AdditionalRootCertificateCheck)."""
+        ...
+
     async def installed_certificates(self, certificate_type: str) -> list[dict[str, Any]]:
         """The certificateHashData of every installed root of that type."""
         ...

@@ -72,13 +72,13 @@ class SimSecurity:
             context.load_verify_locations(cafile=str(self.root_pem))
         return context
 
-    def _root(self) -> tuple[x509.Certificate, Any]:
+    def root(self) -> tuple[x509.Certificate, Any]:
         root = pki.load_chain(self.root_pem.read_bytes())[0]
         key = serialization.load_pem_private_key((self.folder / "private" / "CSMS_ROOT_CA.key").read_bytes(), None)
         return root, key
 
     def _server_certificate(self, names: list[str], expired: bool) -> tuple[Path, Path]:
-        root, root_key = self._root()
+        root, root_key = self.root()
         key = pki.new_key()
         now = dt.datetime.now(dt.UTC)
         end = now - dt.timedelta(days=1) if expired else now + dt.timedelta(days=30)
@@ -98,7 +98,7 @@ class SimSecurity:
         """The CSMS signs a CSR with the root of this store (`untrusted`: with a key of no installed root, so the
         chain does not verify): the PEM of the certificate."""
         csr = x509.load_pem_x509_csr(csr_pem.encode())
-        root, root_key = self._root()
+        root, root_key = self.root()
         if untrusted:
             root_key = pki.new_key()
         now = dt.datetime.now(dt.UTC)
@@ -108,6 +108,15 @@ class SimSecurity:
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                 .sign(root_key, hashes.SHA256()))  # type: ignore[arg-type]
         return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def cross_signed_root_pem(security: SimSecurity, common_name: str) -> str:
+    """A new root certificate signed by the store's current CSMS root (a root replacement the old root vouches
+    for)."""
+    root, root_key = security.root()
+    key = pki.new_key()
+    cert = pki.issue(pki.name(common_name, ORGANIZATION), key, root, root_key, 365, ca=True)
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def new_root_pem(common_name: str) -> str:

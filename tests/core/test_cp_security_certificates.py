@@ -10,7 +10,7 @@ from typing import Any
 from module.core.profiles.security.service import RENEWAL_CHECK_S
 from sim.csms.records import CONNECTED, Record
 from sim.csms.server import LocalCsms
-from tests.core.sim_security import SimSecurity, new_root_pem
+from tests.core.sim_security import SimSecurity, cross_signed_root_pem, new_root_pem
 from tests.core.station import CP_ID, station
 
 CSMS_ROOT, MF_ROOT = "CentralSystemRootCertificate", "ManufacturerRootCertificate"
@@ -147,3 +147,11 @@ async def test_a_charge_point_certificate_near_its_end_is_renewed(tmp_path: Path
         st.clock.advance(RENEWAL_CHECK_S)
         request = await csms.wait_for("SignCertificate")
         assert "BEGIN CERTIFICATE REQUEST" in request["csr"]
+
+
+async def test_additional_root_certificate_check_needs_the_new_root_signed_by_the_old(tmp_path: Path,
+                                                                                     csms: LocalCsms) -> None:
+    async with station(tmp_path, csms, config={"Security": {"AdditionalRootCertificateCheck": True}}) as st:
+        assert await install(csms, CSMS_ROOT, new_root_pem("Unrelated Root")) == "Rejected"
+        assert await install(csms, CSMS_ROOT, cross_signed_root_pem(st.security, "Next CSMS Root")) == "Accepted"
+        assert await install(csms, MF_ROOT, new_root_pem("Manufacturer Root")) == "Accepted"

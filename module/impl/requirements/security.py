@@ -84,6 +84,11 @@ class SecurityModule:
         result = await self._command("delete_certificate", {"certificate_hash_data": from_ocpp_hash(hash_data)})
         return result if result in ("Accepted", "NotFound") else "Failed"
 
+    async def signed_by_csms_root(self, certificate: str) -> bool:
+        result = await self._command("verify_certificate", {"certificate_chain": certificate,
+                                                            "certificate_types": ["CSMS"]})
+        return bool(result == "Valid")
+
     async def installed_certificates(self, certificate_type: str) -> list[dict[str, Any]]:
         result = await self._command("get_installed_certificates",
                                      {"certificate_types": [INSTALLED_TYPES[certificate_type]]})

@@ -140,8 +140,15 @@ class SecurityService(ServiceBase):
 
     # -- certificates ---------------------------------------------------------------------------------------
     async def install_certificate(self, certificate_type: str, certificate: str) -> str:
-        """Rejected once CertificateStoreMaxLength roots are installed; else what the store says."""
+        """Rejected once CertificateStoreMaxLength roots are installed, and with AdditionalRootCertificateCheck a
+        new CSMS root not signed by an installed one; else what the store says."""
         security = self._ctx.ports.security
+        if certificate_type == CSMS_ROOT and self._ctx.cfg.get("AdditionalRootCertificateCheck") and \
+                await command("is_ca_certificate_installed", security.csms_root_installed(), False) and \
+                not await command("verify_certificate", security.signed_by_csms_root(certificate), False):
+            log.info("InstallCertificate rejected: the new CSMS root is not signed by the installed one "
+                     "(AdditionalRootCertificateCheck)")
+            return "Rejected"
         maximum = self._ctx.cfg.get("CertificateStoreMaxLength")
         if maximum is not None:
             installed = 0
