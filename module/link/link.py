@@ -116,8 +116,9 @@ class OcppLink:
         self._refusals = RateLimitedLog(logger)  # what a peer provokes: refused and dropped frames
         self._bugs = RateLimitedLog(logger)  # tracebacks of our own code and of handlers
         self.last_failure: ConnectFailure | None = None
-        if settings.authorization_key:
-            SECRETS.add(settings.authorization_key)
+        for secret in (settings.authorization_key, settings.client_key_password):
+            if secret:
+                SECRETS.add(secret)
         install_secret_masking()
 
     # --- lifecycle and connection control -------------------------------------------------------------
@@ -202,8 +203,9 @@ class OcppLink:
     def update_settings(self, **changes: Any) -> None:
         """Ping interval and pong timeout apply at once, back-off from the next wait, the rest at next connect."""
         self._settings = replace(self._settings, **changes)
-        if changes.get("authorization_key"):
-            SECRETS.add(changes["authorization_key"])
+        for field in ("authorization_key", "client_key_password"):
+            if changes.get(field):
+                SECRETS.add(changes[field])
         self._backoff.minimum = self._settings.retry_backoff_wait_minimum
         self._backoff.random_range = self._settings.retry_backoff_random_range
         self._backoff.repeat_times = self._settings.retry_backoff_repeat_times
