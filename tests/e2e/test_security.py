@@ -62,8 +62,14 @@ async def test_profile_1_upgrades_to_2_and_3_then_certificate_rotation(tmp_path:
             ids = await csms.call(CHARGE_POINT_ID, "GetInstalledCertificateIds",
                                   {"certificateType": "CentralSystemRootCertificate"})
             assert ids["status"] == "Accepted" and len(ids["certificateHashData"]) == 1
-            log = (charger.workdir / "logs" / "security.log").read_text()
-            assert "ReconfigurationOfSecurityParameters" in log and KEY not in log
-            assert KEY not in charger.log_text()
+            new_key = "e2e-new-password-9876543210"
+            assert await csms.change_configuration("AuthorizationKey", new_key) == {"status": "Accepted"}
+            assert (await csms.get_configuration(["AuthorizationKey"]))["unknownKey"] == ["AuthorizationKey"]
+            security_log = (charger.workdir / "logs" / "security.log").read_text()
+            assert "ReconfigurationOfSecurityParameters" in security_log
+            logs = [charger.log_text(), *(path.read_text(errors="replace")
+                                          for path in (charger.workdir / "logs").iterdir() if path.is_file())]
+            for text in logs:
+                assert KEY not in text and new_key not in text and "PRIVATE KEY" not in text
         finally:
             await charger.stop()
