@@ -52,6 +52,11 @@ async def test_tc_073_authorization_key_change_reconnects_with_the_new_password(
         assert record.payload["basic_auth_user"] == CP_ID
         configuration = await csms.get_configuration(["AuthorizationKey"])
         assert configuration["unknownKey"] == ["AuthorizationKey"]
+        event = await csms.wait_for("SecurityEventNotification", after_index=mark)
+        assert event["type"] == "ReconfigurationOfSecurityParameters" and NEW_KEY not in str(event)
+        assert st.charge_point.security_log is not None
+        logged = st.charge_point.security_log.path.read_text()
+        assert "AuthorizationKey changed" in logged and NEW_KEY not in logged and OLD_KEY not in logged
 
 
 async def test_tc_073_hex_authorization_key(tmp_path: Path) -> None:

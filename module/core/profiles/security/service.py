@@ -119,7 +119,8 @@ class SecurityService(ServiceBase):
     # -- AuthorizationKey, CentralSystemURI -------------------------------------------------------------------
     async def change_authorization_key(self, value: str) -> Reply:
         """Stored before the answer; with Basic auth in use (profiles 1, 2) the charge point then reconnects with
-        it (libocpp: reply, then reconnect), else the next connect takes it."""
+        it (libocpp: reply, then reconnect), else the next connect takes it. Either way a security parameter
+        changed: ReconfigurationOfSecurityParameters (without the key)."""
         status = self._ctx.cfg.change_configuration("AuthorizationKey", value)
         changes = {"authorization_key": self._ctx.cfg.get("AuthorizationKey")}
         if status != "Accepted":
@@ -127,8 +128,15 @@ class SecurityService(ServiceBase):
         if (self._ctx.cfg.get("SecurityProfile") or 0) not in (1, 2):
             assert self._ctx.link_control is not None
             self._ctx.link_control.update(changes)
-            return Reply({"status": status})
-        return Reply({"status": status}, then=lambda: self._reconnect_logged(changes))
+            return Reply({"status": status}, then=self._authorization_key_changed)
+
+        async def reconnect() -> None:
+            await self._authorization_key_changed()
+            await self._reconnect_logged(changes)
+        return Reply({"status": status}, then=reconnect)
+
+    async def _authorization_key_changed(self) -> None:
+        await self.events.report("ReconfigurationOfSecurityParameters", "AuthorizationKey changed")
 
     def _central_system_uri_changed(self, _key: str, value: Any) -> Any:
         return self._reconnect_logged({"central_system_uri": value})
