@@ -191,6 +191,9 @@ class _LinkControl:
     def on_failure(self, callback: Callable[[str | None, str], None]) -> None:
         self._failure_callbacks.append(callback)
 
+    def on_invalid_message(self, callback: Callable[[str], None]) -> None:
+        self._link.add_invalid_message_listener(callback)
+
     def update(self, changes: dict[str, Any]) -> None:
         self._link.update_settings(**changes)
 

@@ -73,6 +73,10 @@ class LinkControl(Protocol):
         """callback(security event type or None, detail) for every failed connection attempt."""
         ...
 
+    def on_invalid_message(self, callback: Callable[[str], None]) -> None:
+        """callback(what was refused) for every CSMS frame refused as invalid."""
+        ...
+
 
 @dataclass(frozen=True)
 class SchedulePublishing:

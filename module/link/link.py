@@ -94,6 +94,7 @@ class OcppLink:
         self._supported_profiles: frozenset[str] | None = None
         self._connection_listeners: list[ConnectionListener] = []
         self._failure_listeners: list[FailureListener] = []
+        self._invalid_message_listeners: list[Callable[[str], None]] = []
         self._ws: ClientConnection | None = None
         self._connected = False
         self._up = asyncio.Event()
@@ -199,6 +200,11 @@ class OcppLink:
     def add_failure_listener(self, callback: FailureListener) -> None:
         """callback(ConnectFailure) per failed attempt; failure.security_event names what to report."""
         self._failure_listeners.append(callback)
+
+    def add_invalid_message_listener(self, callback: Callable[[str], None]) -> None:
+        """callback("action: error code") for each frame of the CSMS refused as invalid (not for an action we
+        merely do not support): the InvalidMessages security event."""
+        self._invalid_message_listeners.append(callback)
 
     def update_settings(self, **changes: Any) -> None:
         """Ping interval and pong timeout apply at once, back-off from the next wait, the rest at next connect."""
@@ -586,6 +592,9 @@ class OcppLink:
         """A CALLERROR for a frame the link itself refuses, with one compact, rate-limited log line."""
         self._refusals.log(logging.WARNING, "refused %s %s: %s %s", loggable(action or "frame"),
                            loggable(unique_id), code, loggable(description, 200))
+        if code not in (self.spec.error_codes.not_supported, self.spec.error_codes.not_implemented):
+            for callback in list(self._invalid_message_listeners):
+                self._notify(callback, f"{loggable(action or 'frame')}: {code}")
         await self._send_error(ws, unique_id, code, description)
 
     async def _send_error(self, ws: ClientConnection, unique_id: str, code: str, description: str,

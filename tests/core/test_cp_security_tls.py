@@ -12,6 +12,7 @@ import pytest
 from module.core.profiles.core.security_log import SecurityLog
 from module.link.connection import ConnectFailure, check_peer_name
 from module.link.secrets import SECRETS
+from sim.csms import CsmsCallError
 from sim.csms.server import LocalCsms
 from tests.core.sim_security import SimSecurity
 from tests.core.station import CP_ID, Station, station
@@ -124,3 +125,18 @@ def test_wildcards_only_when_allowed() -> None:
     assert check_peer_name(wildcard, "csms.example.org") is not None
     assert check_peer_name({"subjectAltName": (("DNS", "csms.example.org"),)}, "CSMS.example.org") is None
     assert check_peer_name({"subject": ((("commonName", "10.0.0.1"),),)}, "10.0.0.1") is None
+
+
+async def test_invalid_messages_event_once_per_connection(tmp_path: Path, csms: LocalCsms) -> None:
+    """A CALL that breaks its schema is refused and reported (InvalidMessages, critical); a second one on the same
+    connection is refused without another event; an action we do not support is no invalid message."""
+    async with station(tmp_path, csms) as st:
+        for _ in range(2):
+            with pytest.raises(CsmsCallError):
+                await csms.call(CP_ID, "ChangeConfiguration", {"key": "HeartbeatInterval"}, validate=False)
+        with pytest.raises(CsmsCallError):
+            await csms.call(CP_ID, "GetLog", {"log": {"remoteLocation": "ftp://x"}, "logType": "SecurityLog",
+                                              "requestId": 1})
+        event = await csms.wait_for("SecurityEventNotification", lambda p: p["type"] == "InvalidMessages")
+        assert event["techInfo"].startswith("ChangeConfiguration: ")
+        assert [args[0] for args in security_events(st)] == ["InvalidMessages"]

@@ -38,7 +38,8 @@ class SecurityService(ServiceBase):
         self._reported: set[str] = set()
         self._renewal: asyncio.Task[None] | None = None
         assert ctx.link_control is not None, "the charge point wires link_control before making services"
-        ctx.link_control.on_failure(self._connect_failed)
+        ctx.link_control.on_failure(self._report_once)
+        ctx.link_control.on_invalid_message(lambda what: self._report_once("InvalidMessages", what))
         ctx.connection_listeners.append(self._connection_changed)
 
     async def start(self) -> None:
@@ -54,9 +55,10 @@ class SecurityService(ServiceBase):
         self._unsubscribe = []
 
     # -- failed connections ---------------------------------------------------------------------------------
-    def _connect_failed(self, event_type: str | None, detail: str) -> None:
+    def _report_once(self, event_type: str | None, detail: str) -> None:
         """A refused password, CSMS certificate, TLS version or cipher suite is a security event, reported once
-        per failing streak (each attempt is logged by the link)."""
+        per failing streak (each attempt is logged by the link); InvalidMessages once per connection, so a CSMS
+        that keeps sending them does not flood itself with events."""
         if event_type and event_type not in self._reported:
             self._reported.add(event_type)
             self._ctx.spawn(self.events.report(event_type, detail))
