@@ -68,6 +68,12 @@ class ChargePointConfig:
         self._any_hooks: list[ChangeCallback] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         secret_fields.register(spec.name for spec in specs.values() if spec.secret)
+        self._folded = {name.casefold(): name for name in specs}
+
+    def canonical(self, key: str) -> str:
+        """The registry's spelling of a key the CSMS named: 1.6 keys are CiString, compared without case (as
+        libocpp does, so `ConnectionTimeout` is `ConnectionTimeOut`); an unknown name comes back as given."""
+        return self._folded.get(key.casefold(), key)
 
     # ---- reading ----
     def get(self, key: str) -> Any:
@@ -106,7 +112,7 @@ class ChargePointConfig:
         found: list[dict[str, Any]] = []
         unknown: list[str] = []
         for name in dict.fromkeys(keys):
-            key_value = self.key_value(name)
+            key_value = self.key_value(self.canonical(name))
             if key_value is None:
                 unknown.append(name)
             else:
@@ -116,6 +122,7 @@ class ChargePointConfig:
     # ---- writing ----
     def change_configuration(self, key: str, value: str) -> str:
         """ChangeConfiguration.req -> status. An accepted value is on disk before this returns."""
+        key = self.canonical(key)
         spec = self._specs.get(key)
         if spec is None or not self._active(spec) or (self._values.get(key) is None and not spec.secret):
             return NOT_SUPPORTED

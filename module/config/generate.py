@@ -142,6 +142,12 @@ def readme_text() -> str:
         "read-only. CSV keys are strings in the file and lists in Python; array keys are JSON arrays in the file",
         "and reported as comma separated text.",
         "",
+        "LocalAuthListManagement: while LocalAuthListEnabled is false the local list is kept but not consulted,",
+        "SendLocalList answers NotSupported and GetLocalListVersion -1. LocalAuthListMaxLength and",
+        "SendLocalListMaxLength are enforced: an update longer than either is answered Failed and nothing of it is",
+        "applied. AuthorizationCacheMaxEntries bounds the authorization cache: when it is full, entries that are not",
+        "valid (blocked, invalid, expired) are dropped first, then the least recently used ones.",
+        "",
         "| Key | Section | Type | Default | Access | Required | Reboot | Bounds |",
         "|---|---|---|---|---|---|---|---|",
     ]

@@ -292,6 +292,9 @@ KEYS: tuple[KeySpec, ...] = (
     _key("StopTransactionIfUnlockNotSupported", INTL, BOOL, RW,
          "UnlockConnector stops the transaction even when unlocking is not supported.", default=False),
     _key("MeterPublicKeys", INTL, ARR, RO, "Signed-meter-value public keys, one per connector."),
+    _key("AuthorizationCacheMaxEntries", INTL, INT, RO,
+         "Most idTags in the authorization cache; when full, invalid entries go first, then the least recently used.",
+         default=1000, minimum=1),
     # --- Core profile (OCPP 1.6 section 9.1) ---
     _key("AllowOfflineTxForUnknownId", CORE, BOOL, RW, "Offline, unknown ids may start a transaction."),
     _key("AuthorizationCacheEnabled", CORE, BOOL, RW, "Use the authorization cache."),

@@ -23,7 +23,7 @@ from module.core.profiles.core import CoreServices
 from module.core.profiles.core.security_log import SecurityLog
 from module.core.status_notifier import StatusNotifier
 from module.link.connection import ConnectFailure
-from module.link.link import OcppLink
+from module.link.link import Handler, OcppLink
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
 from module.v16.transaction_policy import V16TransactionPolicy
@@ -117,15 +117,9 @@ class ChargePoint:
         for message, trigger in profile.triggers.items():
             self.context.triggers[message] = functools.partial(trigger, service)
 
-    def _handler(self, operation: Operation[Any], service: Service) -> Callable[[dict[str, Any]], Any]:
-        async def handle(request: dict[str, Any]) -> dict[str, Any]:
-            answer = await operation.handle(service, request)
-            if isinstance(answer, Reply):
-                if answer.then is not None:
-                    # The link writes the answer as soon as this returns; the work runs on the next loop turn.
-                    self.context.spawn(answer.then())
-                return answer.payload
-            return answer
+    def _handler(self, operation: Operation[Any], service: Service) -> Handler:
+        async def handle(request: dict[str, Any]) -> dict[str, Any] | Reply:
+            return await operation.handle(service, request)
         return handle
 
     # -- lifecycle --------------------------------------------------------------------------------------------

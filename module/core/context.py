@@ -1,7 +1,8 @@
 """What every service of the core is handed: the shared parts, typed, and nothing else.
 
 Services keep their own state; what they share lives here once (configuration, ports, queue, link state,
-connector statuses, the transaction table, the clock and a task spawner), so no service reaches into another.
+connector statuses, the transaction table, the clock, a task spawner and the local list authorization reads), so
+no service reaches into another.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from module.clock import Clock
 from module.config.charge_point_config import ChargePointConfig
+from module.core.authorization import LocalListSlot
 from module.core.inputs import BootInfo
 from module.core.ports import Ports
 from module.core.status_notifier import StatusNotifier
@@ -131,6 +133,8 @@ class CoreContext:
     """ChangeConfiguration of these keys goes to the profile that owns what they change (the Security profile:
     SecurityProfile, AuthorizationKey), which answers it; the Core handler routes them."""
     """Called with the websocket state on every change (SmartCharging: IgnoredProfilePurposesOffline)."""
+    local_list: LocalListSlot = field(default_factory=LocalListSlot)
+    """The local authorization list as authorization reads it (installed by the LocalAuthListManagement profile)."""
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, work: Awaitable[Any]) -> None:

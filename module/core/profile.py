@@ -12,6 +12,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from module.core.context import CoreContext
 from module.core.inputs import SessionEvent
+from module.link.reply import Reply as Reply  # the answer type of every handler, re-exported for profiles
 
 
 class Service(Protocol):
@@ -47,14 +48,6 @@ class ServiceBase:
 
 
 S = TypeVar("S", bound=Service)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer to the CSMS and what to do once it went out (Reset, TriggerMessage: answer first, then act)."""
-
-    payload: dict[str, Any]
-    then: Callable[[], Awaitable[None]] | None = None
 
 
 Handler = Callable[[S, dict[str, Any]], Awaitable[dict[str, Any] | Reply]]

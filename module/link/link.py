@@ -33,13 +33,15 @@ from module.link.errors import (
 from module.link.log_limit import RateLimitedLog, loggable
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16, ProtocolSpec
+from module.link.reply import Reply
 from module.link.schemas import schema_set
 from module.link.secrets import SECRETS, install_secret_masking, learn_secrets, mask_frame_text, mask_text
 from module.link.settings import LinkSettings
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]] | dict[str, Any]]
+Answer = dict[str, Any] | Reply
+Handler = Callable[[dict[str, Any]], Awaitable[Answer] | Answer]
 ConnectionListener = Callable[[bool], Any]
 FailureListener = Callable[[ConnectFailure], Any]
 
@@ -114,6 +116,7 @@ class OcppLink:
         self._answers: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._after_replies: set[asyncio.Task[Any]] = set()  # not the link's to cancel: a Reset stops the link
         self._refusals = RateLimitedLog(logger)  # what a peer provokes: refused and dropped frames
         self._bugs = RateLimitedLog(logger)  # tracebacks of our own code and of handlers
         self.last_failure: ConnectFailure | None = None
@@ -221,7 +224,8 @@ class OcppLink:
     # --- RPC API -------------------------------------------------------------------------------------------
 
     def register_handler(self, action: str, handler: Handler) -> None:
-        """handler(payload) -> response payload; raise OcppError(code, description) to answer a CALLERROR."""
+        """handler(payload) -> response payload (or a Reply with work to run once it was written); raise
+        OcppError(code, description) to answer a CALLERROR."""
         self._handlers[action] = handler
 
     def set_incoming_gate(self, gate: Callable[[str], bool] | None) -> None:
@@ -388,6 +392,11 @@ class OcppLink:
         except Exception:
             logger.exception("listener %r failed", callback)
 
+    def _after_reply_done(self, task: asyncio.Task[Any]) -> None:
+        self._after_replies.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("work after an answer failed", exc_info=task.exception())
+
     def _spawn(self, awaitable: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(awaitable)
         self._tasks.add(task)
@@ -542,6 +551,9 @@ class OcppLink:
             self._bugs.log(logging.ERROR, "%s handler failed", action, exc_info=True)
             await self._send_error(ws, unique_id, codes.internal, f"{action} handler failed: {type(exc).__name__}")
             return
+        then = result.then if isinstance(result, Reply) else None
+        if isinstance(result, Reply):
+            result = result.payload
         if not isinstance(result, dict):
             self._bugs.log(logging.ERROR, "%s handler returned %s, not a payload object", action,
                            type(result).__name__)
@@ -556,6 +568,10 @@ class OcppLink:
                 await self._send_error(ws, unique_id, codes.internal, f"{action} answer invalid")
                 return
         await self._send(ws, _to_json([CALLRESULT, unique_id, result]), action)
+        if then is not None:
+            task = asyncio.ensure_future(then())
+            self._after_replies.add(task)
+            task.add_done_callback(self._after_reply_done)
 
     def _on_reply(self, frame: list[Any], text: str) -> None:
         unique_id = frame[1] if len(frame) > 1 and isinstance(frame[1], str) else None

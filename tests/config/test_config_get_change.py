@@ -17,8 +17,12 @@ def _user(path) -> dict:
     return json.loads(path.read_text())
 
 
+WITHOUT_LOCAL_LIST = {"Core": {"SupportedFeatureProfiles": "Core,RemoteTrigger"}}
+
+
 def test_get_all_keys_reports_supported_profiles_only(load):
-    cfg = load()
+    assert "LocalAuthListEnabled" in [kv["key"] for kv in load().get_configuration()[0]]
+    cfg = load(WITHOUT_LOCAL_LIST)
     keys, unknown = cfg.get_configuration()
     names = [kv["key"] for kv in keys]
     assert unknown == []
@@ -35,10 +39,18 @@ def test_get_all_keys_reports_supported_profiles_only(load):
 
 
 def test_get_listed_keys_with_unknown_ones(load):
-    cfg = load()
+    cfg = load(WITHOUT_LOCAL_LIST)
     keys, unknown = cfg.get_configuration(["HeartbeatInterval", "NoSuchKey", "LocalAuthListEnabled", "BlinkRepeat"])
     assert keys == [{"key": "HeartbeatInterval", "readonly": False, "value": "86400"}]
     assert unknown == ["NoSuchKey", "LocalAuthListEnabled", "BlinkRepeat"]
+
+
+def test_key_names_are_compared_without_case_as_ocpp_cistrings(load):
+    cfg = load(WITHOUT_LOCAL_LIST)
+    assert cfg.change_configuration("connectiontimeout", "42") == "Accepted"
+    keys, unknown = cfg.get_configuration(["CONNECTIONTIMEOUT", "heartbeatinterval"])
+    assert [(kv["key"], kv["value"]) for kv in keys] == [("ConnectionTimeOut", "42"), ("HeartbeatInterval", "86400")]
+    assert unknown == []
 
 
 def test_get_more_keys_than_allowed_is_a_property_constraint_violation(load):
@@ -52,7 +64,7 @@ def test_get_more_keys_than_allowed_is_a_property_constraint_violation(load):
 
 
 def test_change_unknown_and_unsupported_keys(load):
-    cfg = load()
+    cfg = load(WITHOUT_LOCAL_LIST)
     assert cfg.change_configuration("NoSuchKey", "1") == "NotSupported"
     assert cfg.change_configuration("LocalAuthListEnabled", "true") == "NotSupported"  # profile not supported
     assert cfg.change_configuration("BlinkRepeat", "3") == "NotSupported"  # optional key absent

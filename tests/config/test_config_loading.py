@@ -25,9 +25,10 @@ def test_base_boots_with_only_identity_and_uri_overridden(load, user_path):
     assert cfg.get("ChargePointId") == "cp-7"
     assert cfg.get("SecurityProfile") == 0
     assert cfg.get("AuthorizationKey") is None
-    assert cfg.get("SupportedFeatureProfiles") == ["Core", "FirmwareManagement", "RemoteTrigger", "Reservation",
-                                                   "SmartCharging"]
-    assert cfg.supported_profiles == {"Core", "FirmwareManagement", "RemoteTrigger", "Reservation", "SmartCharging"}
+    assert cfg.get("SupportedFeatureProfiles") == ["Core", "FirmwareManagement", "LocalAuthListManagement",
+                                                   "RemoteTrigger", "Reservation", "SmartCharging"]
+    assert cfg.supported_profiles == {"Core", "FirmwareManagement", "LocalAuthListManagement", "RemoteTrigger",
+                                      "Reservation", "SmartCharging"}
     assert cfg.get("NumberOfConnectors") == 2
     assert cfg.get("WebsocketPingPayload") == "hello there"  # default filled
     assert cfg.get("HeartbeatInterval") == 86400

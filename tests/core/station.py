@@ -51,6 +51,10 @@ class SimEvse:
     """The reservation the next transaction consumes (EVerest's EvseManager keeps it until then)."""
     authorized: str | None = None
     """A token the auth module gave this EVSE before the car came."""
+    id_tag: str | None = None
+    """The card of the running transaction, and its group as the auth module knows it (from the validation that
+    authorized it, or from StartTransaction.conf)."""
+    parent_id_tag: str | None = None
 
 
 @dataclass
@@ -98,6 +102,10 @@ class SimCharger:
         self.commands.append((name, args))
         self._command_seen.set()
 
+    def _publish(self, name: str, *args: Any) -> None:
+        self.published.append((name, args))
+        self._command_seen.set()
+
     def called(self, name: str) -> list[tuple[Any, ...]]:
         return [args for command, args in self.commands if command == name]
 
@@ -107,6 +115,13 @@ class SimCharger:
             self._command_seen.clear()
             await asyncio.wait_for(self._command_seen.wait(), 5)
         return self.called(name)
+
+    async def wait_published(self, name: str, count: int = 1) -> list[tuple[Any, ...]]:
+        """What the core reported as `name` (transaction_event_response ...), once it did at least `count` times."""
+        while len(seen := [args for event, args in self.published if event == name]) < count:
+            self._command_seen.clear()
+            await asyncio.wait_for(self._command_seen.wait(), 5)
+        return seen
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -301,22 +316,25 @@ class SimCharger:
 
     # -- EventPort ------------------------------------------------------------------------------------------
     def connection_changed(self, connected: bool) -> None:
-        self.published.append(("connection_changed", (connected,)))
+        self._publish("connection_changed", connected)
 
     def boot_notification_response(self, response: dict[str, Any]) -> None:
-        self.published.append(("boot_notification_response", (response,)))
+        self._publish("boot_notification_response", response)
 
     def transaction_event(self, *args: Any) -> None:
-        self.published.append(("transaction_event", args))
+        self._publish("transaction_event", *args)
 
     def transaction_event_response(self, *args: Any) -> None:
-        self.published.append(("transaction_event_response", args))
+        self._publish("transaction_event_response", *args)
 
-    def validate_result_update(self, *args: Any) -> None:
-        self.published.append(("validate_result_update", args))
+    def validate_result_update(self, connector_id: int, id_tag_info: dict[str, Any]) -> None:
+        """As EVerest's Auth module takes it: a parentIdTag from StartTransaction.conf joins the transaction."""
+        self._publish("validate_result_update", connector_id, id_tag_info)
+        if id_tag_info.get("parentIdTag"):
+            self.evses[connector_id].parent_id_tag = id_tag_info["parentIdTag"]
 
     def security_event(self, *args: Any) -> None:
-        self.published.append(("security_event", args))
+        self._publish("security_event", *args)
 
     # -- EnergySinkPort ---------------------------------------------------------------------------------------
     async def set_limits(self, schedule: CompositeSchedule) -> None:
@@ -369,7 +387,7 @@ class SimCharger:
         """The driver is authorized: the transaction starts (consuming the EVSE's reservation) and the car
         charges."""
         evse = self.evses[connector_id]
-        evse.charging, evse.authorized = True, None
+        evse.charging, evse.authorized, evse.id_tag = True, None, id_tag
         reservation_id, evse.reservation_id, evse.reserved = evse.reservation_id, None, False
         await self.event(connector_id, "TransactionStarted", id_tag=id_tag, meter=self.reading(connector_id),
                          reservation_id=reservation_id)
@@ -377,10 +395,23 @@ class SimCharger:
         await self._hold_for_any()
 
     async def swipe(self, connector_id: int, id_tag: str) -> bool:
-        """A card at the connector's reader, as the auth module handles it: validated by the OCPP module (its
-        auth_validator), then let through by the reservations; False when refused."""
+        """A card at the connector's reader, as the auth module (EVerest's Auth) handles it: the card of the running
+        transaction stops it at once; any other card is validated by the OCPP module (its auth_validator) and then
+        stops the running transaction when it has the transaction's parentIdTag (reason Local, the card's idTag on
+        StopTransaction), or on a connector without one is let through by the reservations. False when refused."""
+        evse = self.evses[connector_id]
+        if evse.charging and id_tag == evse.id_tag:
+            await self.finish(connector_id, "Local", id_tag)
+            return True
         info = await self._validate(id_tag)
-        if info.get("status") != "Accepted" or not self._takes_token(connector_id):
+        if info.get("status") != "Accepted":
+            return False
+        if evse.charging:
+            if not info.get("parentIdTag") or info["parentIdTag"] != evse.parent_id_tag:
+                return False
+            await self.finish(connector_id, "Local", id_tag)
+            return True
+        if not self._takes_token(connector_id):
             return False
         return await self._authorize(connector_id, id_tag, info.get("parentIdTag"))
 
@@ -395,7 +426,7 @@ class SimCharger:
         if not allowed:
             return False
         evse = self.evses[connector_id]
-        evse.authorized = id_tag
+        evse.authorized, evse.parent_id_tag = id_tag, parent_id_tag
         if reservation_id is not None:
             self._drop(reservation_id)
             evse.reservation_id = reservation_id
@@ -414,7 +445,8 @@ class SimCharger:
         self.charge_point.core.transactions.on_reading(connector_id, self.reading(connector_id))
 
     async def finish(self, connector_id: int, reason: str, id_tag: str | None = None) -> None:
-        self.evses[connector_id].charging = False
+        evse = self.evses[connector_id]
+        evse.charging, evse.id_tag, evse.parent_id_tag = False, None, None
         await self.event(connector_id, "TransactionFinished", reason=reason, id_tag=id_tag,
                          meter=self.reading(connector_id))
 
@@ -443,6 +475,17 @@ class Station:
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
         """A CALL from the CSMS; returns the charge point's answer."""
         return await self.csms.call(CP_ID, action, payload)
+
+    async def go_offline(self) -> None:
+        """The CSMS goes away: the socket is closed and new handshakes are refused until `go_online`."""
+        self.csms.refuse_connections = True
+        await self.csms.drop()
+        await self.charge_point.link.wait_disconnected()
+
+    async def go_online(self) -> None:
+        """The CSMS takes handshakes again; returns once the charge point is connected."""
+        self.csms.refuse_connections = False
+        await self.charge_point.link.wait_connected()
 
 
 ON_CHANGE_ONLY = SchedulePublishing(interval_s=0)

@@ -39,7 +39,8 @@ async def test_tc_019_cs_retrieve_configuration(tmp_path: Path, csms: LocalCsms)
         assert answer["unknownKey"] == ["NoSuchKey"]
         everything = await cp.call("GetConfiguration", {})
         keys = {item["key"]: item.get("value") for item in everything["configurationKey"]}
-        assert keys["SupportedFeatureProfiles"] == "Core,FirmwareManagement,RemoteTrigger,Reservation,SmartCharging"
+        assert keys["SupportedFeatureProfiles"] == ("Core,FirmwareManagement,LocalAuthListManagement,RemoteTrigger,"
+                                                    "Reservation,SmartCharging")
 
 
 async def test_tc_021_cs_change_configuration(tmp_path: Path, csms: LocalCsms) -> None:
@@ -83,9 +84,17 @@ async def test_tc_062_cs_data_transfer(tmp_path: Path, csms: LocalCsms) -> None:
 
 async def test_data_transfer_to_the_csms(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
-        answer = await cp.charge_point.core.remote.data_transfer_to_csms("acme", "hello", None)
+        remote = cp.charge_point.core.remote
+        answer = await remote.data_transfer_to_csms("acme", "hello", None)
         assert answer["status"] == "Accepted"
         assert csms.payloads("DataTransfer")[-1] == {"vendorId": "acme", "messageId": "hello"}
+        csms.set_handler("DataTransfer", {"idTagInfo": {}})  # an answer that breaks DataTransfer's schema
+        assert await remote.data_transfer_to_csms("acme", "broken", None) == {"status": "Rejected"}
+        csms.set_handler("DataTransfer", None)
+        csms.refuse_connections = True
+        await csms.drop()
+        await cp.charge_point.link.wait_disconnected()
+        assert await remote.data_transfer_to_csms("acme", "offline", None) == {"status": "Offline"}
 
 
 async def test_tc_013_cs_hard_reset_without_transaction(tmp_path: Path, csms: LocalCsms) -> None:
@@ -213,7 +222,7 @@ async def test_tc_055_cs_trigger_message_rejected(tmp_path: Path, csms: LocalCsm
 async def test_profiles_not_registered_answer_not_supported(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         with pytest.raises(CsmsCallError) as refused:
-            await cp.call("GetLocalListVersion", {})
+            await cp.call("GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": "ftp://x"}})
         assert refused.value.code == "NotSupported"
 
 

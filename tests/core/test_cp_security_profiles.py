@@ -106,6 +106,7 @@ async def test_tc_084_downgrade_is_rejected(tmp_path: Path) -> None:
     async with LocalCsms(call_timeout=5, basic_auth={CP_ID: OLD_KEY}) as csms, \
             station(tmp_path, csms, config=config(csms, 1)) as st:
         assert await csms.change_configuration("SecurityProfile", "0") == {"status": "Rejected"}
+        assert await csms.change_configuration("securityprofile", "0") == {"status": "Rejected"}
         assert st.charge_point.cfg.get("SecurityProfile") == 1
 
 

@@ -50,6 +50,20 @@ async def stopped(csms: LocalCsms, transaction: Transaction, after: int = 0) -> 
                                after_index=after)
 
 
+async def go_offline(charger: ChargerUnderTest, probe: Probe) -> None:
+    """The CSMS goes away (socket closed, new handshakes refused) until `go_online`."""
+    seen = len(probe.vars["ocpp.is_connected"])
+    charger.csms.refuse_connections = True
+    await charger.csms.drop()
+    await probe.wait_var("ocpp.is_connected", lambda value: value is False, after=seen)
+
+
+def go_online(charger: ChargerUnderTest) -> int:
+    """The CSMS takes handshakes again; returns the record mark from which to wait for the reconnect."""
+    charger.csms.refuse_connections = False
+    return charger.csms.mark()
+
+
 def provided_token(probe: Probe, id_tag: str) -> Any:
     """The OCPP module's auth_provider token for `id_tag`, once published."""
     return probe.wait_var("token_provider.provided_token", lambda t: t["id_token"]["value"] == id_tag)

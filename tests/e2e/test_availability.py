@@ -95,7 +95,10 @@ async def test_change_availability_rejected_for_unknown_connector_or_when_the_ev
     csms = charger.csms
     assert await csms.change_availability(3, "Inoperative") == {"status": "Rejected"}
 
-    probe.results[("evse_1", "enable_disable")] = True  # a source of higher priority keeps the EVSE enabled
+    def refuse(_args: dict) -> bool:
+        raise RuntimeError("EVSE cannot be disabled now")
+
+    probe.results[("evse_1", "enable_disable")] = refuse
     assert await csms.change_availability(1, "Inoperative") == {"status": "Rejected"}
 
 

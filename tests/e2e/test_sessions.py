@@ -12,6 +12,7 @@ from typing import Any
 from framework import envelopes
 from sim.csms.records import REJECTED
 from tests.e2e import flows
+from tests.e2e.flows import go_offline, go_online
 from tests.e2e.harness import ChargerUnderTest
 from tests.e2e.probe import Probe
 
@@ -51,6 +52,32 @@ def actions(charger: ChargerUnderTest, after: int = 0, names: tuple[str, ...] | 
 def energy_values(meter_values: list[dict[str, Any]]) -> list[float]:
     return [float(v["value"]) for mv in meter_values for v in mv["sampledValue"]
             if v.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register"]
+
+
+async def test_every_session_event_delivered_twice_gives_one_start_and_one_stop(charger):
+    """After a broker restart QoS 2 may deliver a session_event twice; the module acts on it once."""
+    probe = await boot(charger)
+    csms, evse = charger.csms, probe.evses[1]
+    publish_once = evse.publish
+
+    async def publish_twice(var: str, value: Any) -> None:
+        await publish_once(var, value)
+        if var == "session_event":
+            await publish_once(var, value)
+
+    evse.publish = publish_twice  # type: ignore[method-assign]
+    mark = csms.mark()
+    await evse.plug_in()
+    await evse.start_transaction("RFID_VALID1")
+    tx = await csms.wait_for_transaction(connector=1, after_index=mark)
+    await evse.meter(add_wh=500)
+    await evse.stop_transaction("Local", id_tag="RFID_VALID1")
+    stop = await csms.wait_for("StopTransaction", after_index=mark)
+    await evse.unplug()
+    await status(charger, 1, "Available", mark)
+    assert (stop["transactionId"], stop["meterStop"]) == (tx.transaction_id, 1500)
+    assert len(csms.payloads("StartTransaction", after_index=mark)) == 1
+    assert len(csms.payloads("StopTransaction", after_index=mark)) == 1
 
 
 async def test_tc_003_cs_regular_charging_session_plugin_first(charger):
@@ -232,22 +259,9 @@ async def test_tc_071_cs_clock_aligned_meter_values(charger):
     assert clock and {v["measurand"] for v in clock} == {"Energy.Active.Import.Register"}
 
 
-async def go_offline(charger: ChargerUnderTest, probe: Probe) -> None:
-    """The CSMS goes away (socket closed, new handshakes refused) until `go_online`."""
-    seen = len(probe.vars["ocpp.is_connected"])
-    charger.csms.refuse_connections = True
-    await charger.csms.drop()
-    await probe.wait_var("ocpp.is_connected", lambda value: value is False, after=seen)
-
-
 async def refused_attempt(charger: ChargerUnderTest) -> None:
     """Until the charge point tried to reconnect once more (and was refused): about a second of offline time."""
     await charger.csms.wait_for_record(lambda r: r.kind == REJECTED, timeout=10, after_index=charger.csms.mark())
-
-
-def go_online(charger: ChargerUnderTest) -> int:
-    charger.csms.refuse_connections = False
-    return charger.csms.mark()
 
 
 def tx_calls(charger: ChargerUnderTest, after: int = 0) -> list[tuple[str, Any]]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, firmware, remote_trigger, reservation, security, smart_charging
+from module.core.profiles import (
+    core,
+    firmware,
+    local_auth_list,
+    remote_trigger,
+    reservation,
+    security,
+    smart_charging,
+)
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
@@ -13,6 +21,7 @@ PROFILES: tuple[Profile[Any], ...] = (
     reservation.PROFILE,
     firmware.PROFILE,
     smart_charging.PROFILE,
+    local_auth_list.PROFILE,
     security.PROFILE,
 )
 

@@ -45,14 +45,19 @@ class EvseManagers:
     async def set_available(self, connector_id: int, available: bool) -> bool:
         """The whole EVSE holding the connector (every EVSE for connector 0) is enabled or disabled, as EVerest's
         OCPP module does: an EVSE charges one car at a time, so one unavailable connector takes the EVSE out.
-        enable_disable answers whether the EVSE is enabled afterwards (a source of higher priority may keep it
-        so): the change took effect when that matches what was asked."""
+        A failing command refuses the change (it raises). enable_disable answers whether the EVSE is enabled
+        afterwards; a source of higher priority may keep it so, which is logged but, as libocpp and EVerest's
+        own tests take it, does not refuse the CSMS's change: the CSMS's wish is recorded and applies once that
+        source lets go."""
         source = {"enable_source": "CSMS", "enable_state": "Enable" if available else "Disable",
                   "enable_priority": CSMS_PRIORITY}
         evses = self._evses.evses if connector_id == 0 else [self._evses.evse_of(connector_id)[0]]
-        enabled = [await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
-                   for evse in evses]
-        return all(bool(state) == available for state in enabled)
+        for evse in evses:
+            enabled = await call(evse.requirement, "enable_disable", {"connector_id": 0, "cmd_source": source})
+            if bool(enabled) != available:
+                log.warning("%s stays %s: a source of higher priority than the CSMS decides", evse.label,
+                            "enabled" if enabled else "disabled")
+        return True
 
 
 def session_event(value: dict[str, Any]) -> SessionEvent:

@@ -15,7 +15,7 @@ ACTION = "ChangeConfiguration"
 
 
 async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any] | Reply:
-    owner = core.ctx.configuration_changes.get(request["key"])
+    owner = core.ctx.configuration_changes.get(core.ctx.cfg.canonical(request["key"]))
     if owner is not None:
         answer: dict[str, Any] | Reply = await owner(request["value"])
         return answer

@@ -12,6 +12,8 @@ from module.core.connector_status import Status
 from module.core.context import CoreContext, command
 from module.core.profile import Reply, ServiceBase
 from module.core.profiles.core.sessions import TransactionService
+from module.link.errors import CallErrorReceived, CallTimeout, InvalidPayload, LinkDown
+from module.queue.message_queue import Offline
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +144,21 @@ class RemoteControlService(ServiceBase):
 
     async def data_transfer_to_csms(self, vendor_id: str, message_id: str | None, data: str | None
                                     ) -> dict[str, Any]:
-        """A DataTransfer the charger's modules send; status Offline when the CSMS could not answer."""
+        """A DataTransfer the charger's modules send: Offline when it could not go out, Rejected when the CSMS
+        answered with a CALLERROR, a broken answer or not in time (as EVerest's OCPP module reports them)."""
         payload = {"vendorId": vendor_id}
         if message_id is not None:
             payload["messageId"] = message_id
         if data is not None:
             payload["data"] = data
-        response = await self._ctx.send("DataTransfer", payload)
-        if response is None:
+        try:
+            response = await self._ctx.queue.send("DataTransfer", payload)
+        except (Offline, LinkDown) as error:
+            log.info("DataTransfer to the CSMS not sent: %s", error)
             return {"status": "Offline"}
+        except (CallErrorReceived, CallTimeout, InvalidPayload) as error:
+            log.info("DataTransfer to the CSMS not answered: %s", error)
+            return {"status": "Rejected"}
         result = {"status": response["status"]}
         if response.get("data") is not None:
             result["data"] = response["data"]
