@@ -327,14 +327,18 @@ class OcppModule:
         return True
 
     async def security_event(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
-        """Through the core's security events while it runs; before (or after) only published as a var.
-        `critical` None: as the whitepaper lists the type."""
+        """Through the core's security events while it runs; before (or after) written to the security log and
+        published as a var only. `critical` None: as the whitepaper lists the type."""
         charge_point = self.charge_point
         if charge_point is not None and charge_point.running:
             await charge_point.core.security.report(event_type, info, critical)
             return
         event_type, info = within_limits(event_type, info)
-        self.events.security_event(event_type, info, is_critical(event_type, critical))
+        critical = is_critical(event_type, critical)
+        security_log = self._security_log()  # the charge point's own log is closed while it is stopped
+        security_log.write(utc_now("milliseconds"), event_type, info, critical)
+        security_log.close()
+        self.events.security_event(event_type, info, critical)
 
 
 def _boot_security_event(boot_reason: str) -> str:
