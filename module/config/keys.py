@@ -130,9 +130,7 @@ def _holds_core(value: list[str], _lookup: Lookup) -> str | None:
 
 
 def _security_profile(value: int, lookup: Lookup) -> str | None:
-    current = lookup("SecurityProfile")
-    if current is not None and value < current:
-        return f"may only be raised (current {current})"
+    """The upgrade-only rule is the Security profile's (its fallback sets a lower profile back)."""
     if value in (1, 2) and not lookup("AuthorizationKey"):
         return "profiles 1 and 2 need an AuthorizationKey"
     return None

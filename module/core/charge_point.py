@@ -7,6 +7,7 @@ module/impl fills with framework commands and vars.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,9 @@ from module.core.ports import Ports
 from module.core.profile import Operation, Profile, Reply, Service
 from module.core.profiles import PROFILES
 from module.core.profiles.core import CoreServices
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.status_notifier import StatusNotifier
+from module.link.connection import ConnectFailure
 from module.link.link import Handler, OcppLink
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
@@ -28,7 +31,8 @@ from module.v16.transaction_policy import V16TransactionPolicy
 # Keys that may change at run time, and the queue / link setting each one feeds.
 QUEUE_KEYS = {"TransactionMessageAttempts": "transaction_message_attempts",
               "TransactionMessageRetryInterval": "transaction_message_retry_interval"}
-LINK_KEYS = {"WebSocketPingInterval": "ping_interval", "AuthorizationKey": "authorization_key",
+# AuthorizationKey, SecurityProfile and CentralSystemURI reconnect: the Security profile applies them.
+LINK_KEYS = {"WebSocketPingInterval": "ping_interval", "VerifyCsmsAllowWildcards": "allow_wildcards",
              "RetryBackoffWaitMinimum": "retry_backoff_wait_minimum",
              "RetryBackoffRandomRange": "retry_backoff_random_range",
              "RetryBackoffRepeatTimes": "retry_backoff_repeat_times"}
@@ -57,7 +61,8 @@ class ChargePoint:
     def __init__(self, cfg: ChargePointConfig, link: OcppLink, db: Database, ports: Ports,
                  connector_ids: list[int], boot_info: BootInfo, *, clock: Clock = monotonic_clock,
                  profiles: tuple[Profile[Any], ...] = PROFILES, message_queue_resume_delay: float = 0.0,
-                 reset_stop_delay: float = 0.0, schedule_publishing: SchedulePublishing | None = None) -> None:
+                 reset_stop_delay: float = 0.0, schedule_publishing: SchedulePublishing | None = None,
+                 security_log: SecurityLog | None = None) -> None:
         self.cfg = cfg
         self.link = link
         self.db = db
@@ -73,7 +78,9 @@ class ChargePoint:
             online=lambda: link.connected and self.queue.registration.accepted, boot_info=boot_info,
             stop_charge_point=self.stop, reset_stop_delay=reset_stop_delay,
             schedule_publishing=schedule_publishing or SchedulePublishing())
-        enabled = [profile for profile in profiles if profile.name in cfg.supported_profiles]
+        self.context.link_control = _LinkControl(link)
+        self.context.security_log = self.security_log = security_log
+        enabled = [profile for profile in profiles if not profile.advertised or profile.name in cfg.supported_profiles]
         self.services: dict[str, Service] = {profile.name: profile.make_service(self.context) for profile in enabled}
         self.context.running_transaction = self.core.transactions.running_transaction
         for profile in enabled:
@@ -137,6 +144,8 @@ class ChargePoint:
         await self.queue.stop()
         await self.link.stop()
         self.db.close()
+        if self.security_log is not None:
+            self.security_log.close()
 
     def take_over(self, previous: ChargePoint) -> None:
         """A restart of the OCPP side after stop() is no power cut: connector states, open sessions and running
@@ -161,3 +170,42 @@ class ChargePoint:
             listener(connected)
         if connected and self.queue.registration.accepted:
             self.context.notifier.resend_all()
+
+
+class _LinkControl:
+    """The Security profile's hold on the link: new settings now or at the next connect."""
+
+    def __init__(self, link: OcppLink) -> None:
+        self._link = link
+        self._outcome: asyncio.Future[str | None] | None = None
+        self._failure_callbacks: list[Callable[[str | None, str], None]] = []
+        link.add_connection_listener(self._connected)
+        link.add_failure_listener(self._failed)
+
+    def on_failure(self, callback: Callable[[str | None, str], None]) -> None:
+        self._failure_callbacks.append(callback)
+
+    def on_invalid_message(self, callback: Callable[[str], None]) -> None:
+        self._link.add_invalid_message_listener(callback)
+
+    def update(self, changes: dict[str, Any]) -> None:
+        self._link.update_settings(**changes)
+
+    async def reconnect(self, changes: dict[str, Any]) -> str | None:
+        outcome = self._outcome = asyncio.get_running_loop().create_future()
+        self._link.update_settings(**changes)
+        await self._link.reconnect()
+        try:
+            return await outcome
+        finally:
+            self._outcome = None
+
+    def _connected(self, connected: bool) -> None:
+        if connected and self._outcome is not None and not self._outcome.done():
+            self._outcome.set_result(None)
+
+    def _failed(self, failure: ConnectFailure) -> None:
+        for callback in self._failure_callbacks:
+            callback(failure.security_event, failure.detail)
+        if self._outcome is not None and not self._outcome.done():
+            self._outcome.set_result(f"{failure.kind}: {failure.detail}")

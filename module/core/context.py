@@ -55,6 +55,31 @@ class RemoteStartProfiles(Protocol):
         ...
 
 
+class SecurityLogWriter(Protocol):
+    def write(self, timestamp: str, event_type: str, info: str | None, critical: bool) -> None: ...
+
+
+class LinkControl(Protocol):
+    """Changes of the connection's settings (LinkSettings field names) at run time."""
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Used from the next connect on."""
+        ...
+
+    async def reconnect(self, changes: dict[str, Any]) -> str | None:
+        """Close the connection and connect again at once with `changes`: None once connected, else why that
+        attempt failed ("kind: detail")."""
+        ...
+
+    def on_failure(self, callback: Callable[[str | None, str], None]) -> None:
+        """callback(security event type or None, detail) for every failed connection attempt."""
+        ...
+
+    def on_invalid_message(self, callback: Callable[[str], None]) -> None:
+        """callback(what was refused) for every CSMS frame refused as invalid."""
+        ...
+
+
 @dataclass(frozen=True)
 class SchedulePublishing:
     """When and how the composite schedules go to the energy sinks (module options, not OCPP keys)."""
@@ -100,6 +125,13 @@ class CoreContext:
     """Set by the SmartCharging service when that profile is enabled: Core's RemoteStartTransaction hands its
     chargingProfile over (the operation belongs to Core, the profile to SmartCharging)."""
     connection_listeners: list[Callable[[bool], None]] = field(default_factory=list)
+    security_log: SecurityLogWriter | None = None
+    """Where every security event is written (the module's security log; None: not kept)."""
+    link_control: LinkControl | None = None
+    """The connection's settings, for the Security profile (wired by the charge point to its link)."""
+    configuration_changes: dict[str, Callable[[str], Awaitable[Any]]] = field(default_factory=dict)
+    """ChangeConfiguration of these keys goes to the profile that owns what they change (the Security profile:
+    SecurityProfile, AuthorizationKey), which answers it; the Core handler routes them."""
     """Called with the websocket state on every change (SmartCharging: IgnoredProfilePurposesOffline)."""
     local_list: LocalListSlot = field(default_factory=LocalListSlot)
     """The local authorization list as authorization reads it (installed by the LocalAuthListManagement profile)."""

@@ -111,6 +111,52 @@ class DataTransferPort(Protocol):
         ...
 
 
+class SecurityPort(Protocol):
+    """The charger's certificate store (EVerest's evse_security). Certificate types and hash data are OCPP 1.6's
+    (CentralSystemRootCertificate, ManufacturerRootCertificate; hashAlgorithm, issuerNameHash ...); the adapter
+    translates them."""
+
+    async def tls_files(self, security_profile: int) -> dict[str, Any]:
+        """What the link needs for `security_profile`, as LinkSettings fields (ca_file / ca_dir, and for 3
+        client_cert, client_key, client_key_password); empty below 2."""
+        ...
+
+    async def csms_root_installed(self) -> bool: ...
+
+    async def client_certificate_valid(self) -> bool:
+        """A charge point certificate (and its key) that is valid now is installed: SecurityProfile 3 can work."""
+        ...
+
+    async def install_ca_certificate(self, certificate_type: str, certificate: str) -> str:
+        """Accepted, Rejected or Failed, as InstallCertificate answers."""
+        ...
+
+    async def delete_certificate(self, hash_data: dict[str, Any]) -> str:
+        """Accepted, Failed or NotFound, as DeleteCertificate answers."""
+        ...
+
+    async def signed_by_csms_root(self, certificate: str) -> bool:
+        """The certificate (PEM) is signed by an installed CSMS root (AdditionalRootCertificateCheck)."""
+        ...
+
+    async def installed_certificates(self, certificate_type: str) -> list[dict[str, Any]]:
+        """The certificateHashData of every installed root of that type."""
+        ...
+
+    async def certificate_signing_request(self, organization: str, common_name: str, country: str) -> str | None:
+        """A PEM CSR for a new charge point certificate (the store keeps the new key); None when none was made."""
+        ...
+
+    async def install_client_certificate(self, chain: str) -> str:
+        """Install a signed charge point certificate chain (PEM, leaf first) for the key of the last CSR:
+        Accepted, or evse_security's reason (InvalidSignature, InvalidCertificateChain, Expired ...)."""
+        ...
+
+    async def client_certificate_days_left(self) -> int:
+        """Days until the charge point certificate expires; 0 when there is none."""
+        ...
+
+
 class EventPort(Protocol):
     """What the core reports to the rest of the charger (published as vars of the provided interfaces)."""
 
@@ -184,3 +230,4 @@ class Ports:
     data_transfer: DataTransferPort
     events: EventPort
     energy_sink: EnergySinkPort
+    security: SecurityPort

@@ -65,7 +65,7 @@ class Operation(Generic[S]):
 @dataclass(frozen=True)
 class Profile(Generic[S]):
     name: str
-    """As in SupportedFeatureProfiles."""
+    """As in SupportedFeatureProfiles (or, not advertised, as the link's action table names it)."""
     make_service: Callable[[CoreContext], S]
     operations: tuple[Operation[S], ...] = ()
     triggers: dict[str, Trigger[S]] = field(default_factory=dict)
@@ -73,3 +73,6 @@ class Profile(Generic[S]):
     answers_when_unsupported: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Actions answered with this fixed payload while SupportedFeatureProfiles leaves the profile out, instead of
     a NotSupported CALLERROR (ReserveNow: Rejected, "not configured to accept reservations")."""
+    advertised: bool = True
+    """False: not a SupportedFeatureProfiles value (the 1.6 Security whitepaper), so always enabled and never
+    listed there."""

@@ -26,7 +26,9 @@ from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
 from module.core.profiles.core.security_events import is_critical, within_limits
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
 from module.impl.events import FrameworkEvents
@@ -38,9 +40,8 @@ from module.impl.requirements.data_transfer import DataTransferModule
 from module.impl.requirements.energy_sink import EnergySinks
 from module.impl.requirements.evse_manager import EvseInputs, EvseManagers
 from module.impl.requirements.reservation import ReservationModule
-from module.impl.requirements.security import tls_settings
+from module.impl.requirements.security import SecurityModule
 from module.impl.requirements.system import SystemModule
-from module.link.connection import ConnectFailure
 from module.link.link import OcppLink
 from module.link.message_log import MessageLog
 from module.link.protocol import OCPP16
@@ -66,16 +67,17 @@ class OcppModule:
         self.system = SystemModule(mod)
         self.auth = AuthModule(mod)
         self.events = FrameworkEvents(mod, self.evses)
+        self.security = SecurityModule.of(mod)
         self.ports = Ports(evse=EvseManagers(self.evses), system=self.system, firmware=self.system, auth=self.auth,
                            reservation=ReservationModule(mod, self.evses), data_transfer=DataTransferModule(mod),
-                           events=self.events, energy_sink=EnergySinks(mod, self.evses))
+                           events=self.events, energy_sink=EnergySinks(mod, self.evses),
+                           security=self.security)
         self.evse_inputs = EvseInputs(self.evses)
         self.connector_ids: list[int] = []
         self.boot_reason = "PowerUp"
         self._monitored: set[str] = set()
         self._error_origins: dict[str, tuple[str, str, str, str]] = {}
         self.failed = asyncio.Event()
-        self._reported_failures: set[str] = set()
 
     # -- configuration ----------------------------------------------------------------------------------------
     def _load_config(self) -> ChargePointConfig:
@@ -254,12 +256,10 @@ class OcppModule:
         cfg = self.config
         database = Database.open(self.database_path, cfg.get("ChargePointId"))
         link = OcppLink(await self._link_settings(), OCPP16, message_log=self._message_log())
-        link.add_failure_listener(self._connect_failed)
-        link.add_connection_listener(self._connection_changed)
         return ChargePoint(cfg, link, database, self.ports, self.connector_ids, await boot_info(self.mod, cfg),
                            message_queue_resume_delay=self.mod.config.get("MessageQueueResumeDelay", 0),
                            reset_stop_delay=self.mod.config.get("ResetStopDelay", 0),
-                           schedule_publishing=self._schedule_publishing())
+                           schedule_publishing=self._schedule_publishing(), security_log=self._security_log())
 
     def _schedule_publishing(self) -> SchedulePublishing:
         """The Publish* and RequestCompositeScheduleUnit options; a unit other than W means A, as in EVerest."""
@@ -270,22 +270,18 @@ class OcppModule:
             duration_s=max(0, int(options.get("PublishChargingScheduleDurationS", defaults.duration_s))),
             unit="W" if options.get("RequestCompositeScheduleUnit") == "W" else "A")
 
-    def _connection_changed(self, connected: bool) -> None:
-        if connected:
-            self._reported_failures.clear()
+    def _security_log(self) -> SecurityLog:
+        """Beside the message logs, rotated by the same keys; kept whether or not messages are logged."""
+        return SecurityLog(self.message_log_path, max_file_size=self._rotation_size(),
+                           max_files=self.config.get("LogRotationMaximumFileCount") or 5)
 
-    def _connect_failed(self, failure: ConnectFailure) -> None:
-        """A refused password or CSMS certificate is a security event, reported once per failing streak."""
-        event_type = failure.security_event
-        if event_type and event_type not in self._reported_failures:
-            self._reported_failures.add(event_type)
-            assert self.charge_point is not None
-            self.charge_point.context.spawn(self.security_event(event_type, failure.detail))
+    def _rotation_size(self) -> int:
+        return int(self.config.get("LogRotationMaximumFileSize") or 10 * 1024 * 1024)
 
     def _message_log(self) -> MessageLog | None:
         if not self.config.get("LogMessages"):
             return None
-        size = self.config.get("LogRotationMaximumFileSize") or 10 * 1024 * 1024
+        size = self._rotation_size()
         count = self.config.get("LogRotationMaximumFileCount") or 5
         formats = self.config.get("LogMessagesFormat") or ["log", "html"]
         return MessageLog(self.message_log_path, max_file_size=size, max_files=count,
@@ -301,7 +297,7 @@ class OcppModule:
             retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
             retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
             retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3),
-            **await tls_settings(self.mod, profile))
+            **tls_rules(cfg), **await self.security.tls_files(profile))
 
     # -- EVSE vars after start --------------------------------------------------------------------------------
     async def _deliver(self, evse: Evse, var: str, value: Any) -> None:
@@ -331,14 +327,18 @@ class OcppModule:
         return True
 
     async def security_event(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
-        """Through the core's security events while it runs; before (or after) only published as a var.
-        `critical` None: as the whitepaper lists the type."""
+        """Through the core's security events while it runs; before (or after) written to the security log and
+        published as a var only. `critical` None: as the whitepaper lists the type."""
         charge_point = self.charge_point
         if charge_point is not None and charge_point.running:
             await charge_point.core.security.report(event_type, info, critical)
             return
         event_type, info = within_limits(event_type, info)
-        self.events.security_event(event_type, info, is_critical(event_type, critical))
+        critical = is_critical(event_type, critical)
+        security_log = self._security_log()  # the charge point's own log is closed while it is stopped
+        security_log.write(utc_now("milliseconds"), event_type, info, critical)
+        security_log.close()
+        self.events.security_event(event_type, info, critical)
 
 
 def _boot_security_event(boot_reason: str) -> str:

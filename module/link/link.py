@@ -96,6 +96,7 @@ class OcppLink:
         self._supported_profiles: frozenset[str] | None = None
         self._connection_listeners: list[ConnectionListener] = []
         self._failure_listeners: list[FailureListener] = []
+        self._invalid_message_listeners: list[Callable[[str], None]] = []
         self._ws: ClientConnection | None = None
         self._connected = False
         self._up = asyncio.Event()
@@ -111,14 +112,17 @@ class OcppLink:
         self._wanted = asyncio.Event()
         self._kick = asyncio.Event()
         self._settings_changed = asyncio.Event()
+        self._skip_pause = False
+        self._answers: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._after_replies: set[asyncio.Task[Any]] = set()  # not the link's to cancel: a Reset stops the link
         self._refusals = RateLimitedLog(logger)  # what a peer provokes: refused and dropped frames
         self._bugs = RateLimitedLog(logger)  # tracebacks of our own code and of handlers
         self.last_failure: ConnectFailure | None = None
-        if settings.authorization_key:
-            SECRETS.add(settings.authorization_key)
+        for secret in (settings.authorization_key, settings.client_key_password):
+            if secret:
+                SECRETS.add(secret)
         install_secret_masking()
 
     # --- lifecycle and connection control -------------------------------------------------------------
@@ -172,6 +176,20 @@ class OcppLink:
         self._wanted.set()
         self._kick.set()
 
+    async def reconnect(self) -> None:
+        """Close the websocket (if open) and connect again at once, with the settings as they are now: what a
+        changed SecurityProfile, AuthorizationKey or CentralSystemURI needs (no back-off wait in between).
+        The answers under way go out first: the CALL that asked for the change gets its answer on this socket."""
+        current = asyncio.current_task()
+        await asyncio.gather(*(task for task in self._answers if task is not current), return_exceptions=True)
+        self._backoff.reset()
+        self._skip_pause = True
+        self._wanted.set()
+        self._kick.set()
+        ws = self._ws
+        if ws is not None:
+            await ws.close(code=1000, reason="reconnecting with new settings")
+
     async def wait_connected(self) -> None:
         await self._up.wait()
 
@@ -186,11 +204,17 @@ class OcppLink:
         """callback(ConnectFailure) per failed attempt; failure.security_event names what to report."""
         self._failure_listeners.append(callback)
 
+    def add_invalid_message_listener(self, callback: Callable[[str], None]) -> None:
+        """callback("action: error code") for each frame of the CSMS refused as invalid (not for an action we
+        merely do not support): the InvalidMessages security event."""
+        self._invalid_message_listeners.append(callback)
+
     def update_settings(self, **changes: Any) -> None:
         """Ping interval and pong timeout apply at once, back-off from the next wait, the rest at next connect."""
         self._settings = replace(self._settings, **changes)
-        if changes.get("authorization_key"):
-            SECRETS.add(changes["authorization_key"])
+        for field in ("authorization_key", "client_key_password"):
+            if changes.get(field):
+                SECRETS.add(changes[field])
         self._backoff.minimum = self._settings.retry_backoff_wait_minimum
         self._backoff.random_range = self._settings.retry_backoff_random_range
         self._backoff.repeat_times = self._settings.retry_backoff_repeat_times
@@ -296,9 +320,11 @@ class OcppLink:
                 await ws.close(code=1000, reason="disconnect requested")
                 continue
             self._backoff.reset()
+            self._skip_pause = False
             await self._serve(ws)
-            if self._wanted.is_set():
+            if self._wanted.is_set() and not self._skip_pause:
                 await self._pause(self._backoff.next_delay())
+            self._skip_pause = False
 
     def _kick_wait(self) -> Awaitable[Any]:
         self._kick.clear()
@@ -486,7 +512,11 @@ class OcppLink:
         elif isinstance(verdict, _Refusal):
             await self._refuse(ws, unique_id, verdict.code, verdict.description, action)
         else:
-            self._spawn(self._answer(ws, unique_id, action, verdict, payload))
+            answer = asyncio.ensure_future(self._answer(ws, unique_id, action, verdict, payload))
+            self._tasks.add(answer)
+            self._answers.add(answer)
+            answer.add_done_callback(self._tasks.discard)
+            answer.add_done_callback(self._answers.discard)
 
     def _admit(self, action: str, payload: Any) -> Handler | _Refusal | None:
         """The handler that answers this CALL, or the CALLERROR refusing it, or None: dropped unanswered
@@ -578,6 +608,9 @@ class OcppLink:
         """A CALLERROR for a frame the link itself refuses, with one compact, rate-limited log line."""
         self._refusals.log(logging.WARNING, "refused %s %s: %s %s", loggable(action or "frame"),
                            loggable(unique_id), code, loggable(description, 200))
+        if code not in (self.spec.error_codes.not_supported, self.spec.error_codes.not_implemented):
+            for callback in list(self._invalid_message_listeners):
+                self._notify(callback, f"{loggable(action or 'frame')}: {code}")
         await self._send_error(ws, unique_id, code, description)
 
     async def _send_error(self, ws: ClientConnection, unique_id: str, code: str, description: str,

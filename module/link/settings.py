@@ -28,6 +28,11 @@ class LinkSettings:
     client_cert: Path | None = None              # charge point certificate chain (profile 3)
     client_key: Path | None = None               # its private key
     client_key_password: str | None = None
+    ciphers12: tuple[str, ...] = ()              # SupportedCiphers12 (OpenSSL names); empty: OpenSSL's defaults
+    ciphers13: tuple[str, ...] = ()              # SupportedCiphers13: Python's ssl cannot restrict TLS 1.3 suites
+    use_default_verify_paths: bool = False       # UseSslDefaultVerifyPaths: the system trust store as well
+    verify_common_name: bool = True              # VerifyCsmsCommonName: the CSMS certificate names the host
+    allow_wildcards: bool = False                # VerifyCsmsAllowWildcards: a *.domain name may match the host
     ping_interval: float = 0.0                   # WebSocketPingInterval, 0 = no pings
     pong_timeout: float = 5.0                    # WebsocketPongTimeout
     retry_backoff_wait_minimum: float = 3.0      # RetryBackoffWaitMinimum (s)

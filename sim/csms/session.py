@@ -21,6 +21,7 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
 
 from sim.csms.records import CALL, CALLERROR, CALLRESULT, INVALID
 from sim.csms.replies import NO_REPLY, CallErrorReply, CsmsCallError
@@ -60,8 +61,13 @@ class CsmsChargePoint(ChargePoint):
 
     # --- recording -------------------------------------------------------------------------------------
     async def route_message(self, raw_msg: str) -> None:
+        """An answer we cannot send any more (the charge point closed while its CALL was handled) must not end
+        the routing: frames that came before the close (our CALL's answer) are still routed."""
         self._record("in", raw_msg)
-        await super().route_message(raw_msg)
+        try:
+            await super().route_message(raw_msg)
+        except ConnectionClosed:
+            _ENGINE_LOGGER.info("%s: answer not sent, the connection closed", self.id)
 
     async def _send(self, message: str) -> None:
         self._record("out", message)

@@ -21,7 +21,9 @@ from module.core.context import SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
 from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports
 from module.core.profiles import profile_names
+from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.link.link import OcppLink
 from module.link.protocol import OCPP16
@@ -30,6 +32,7 @@ from module.queue.database import Database
 from sim.Auth.reservations import Reservation, admits, check
 from sim.csms.server import LocalCsms
 from tests.config.config_testkit import BASE, write_json
+from tests.core.sim_security import SimSecurity
 from tests.manual_clock import ManualClock
 
 CP_ID = "CP1"
@@ -467,6 +470,7 @@ class Station:
     charger: SimCharger
     csms: LocalCsms
     clock: ManualClock
+    security: SimSecurity
 
     async def call(self, action: str, payload: dict[str, Any]) -> Any:
         """A CALL from the CSMS; returns the charge point's answer."""
@@ -490,9 +494,11 @@ ON_CHANGE_ONLY = SchedulePublishing(interval_s=0)
 
 def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connectors: int = 2,
                        config: dict[str, Any] | None = None,
-                       schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY) -> tuple[ChargePoint, SimCharger]:
-    """The charge point `CP_ID` over the SQLite file in `tmp_path`, its ports played by a SimCharger; `config`
-    overlays the base ocpp-config.json (section -> key -> value)."""
+                       schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY,
+                       security: SimSecurity | None = None) -> tuple[ChargePoint, SimCharger]:
+    """The charge point `CP_ID` over the SQLite file in `tmp_path`, its ports played by a SimCharger and its
+    certificate store by `security` (a fresh one in `tmp_path` when None); `config` overlays the base
+    ocpp-config.json (section -> key -> value). The link's TLS files are set by `station`."""
     overlay: dict[str, dict[str, Any]] = {"Internal": {"ChargePointId": CP_ID,
                                                        "CentralSystemURI": csms_url.removesuffix("/")}}
     for section, keys in (config or {}).items():
@@ -501,13 +507,18 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
     connector_ids = list(range(1, connectors + 1))
     cfg = load_config(BASE, user, number_of_connectors=connectors, implemented_profiles=profile_names())
     link = OcppLink(LinkSettings(central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=CP_ID,
-                                 retry_backoff_wait_minimum=0, retry_backoff_random_range=0), OCPP16, clock=clock)
+                                 security_profile=cfg.get("SecurityProfile") or 0,
+                                 authorization_key=cfg.get("AuthorizationKey"),
+                                 retry_backoff_wait_minimum=0, retry_backoff_random_range=0, **tls_rules(cfg)),
+                    OCPP16, clock=clock)
     charger = SimCharger(connector_ids, clock)
     ports = Ports(evse=charger, system=charger, firmware=charger, auth=charger, reservation=charger,
-                  data_transfer=charger, events=charger, energy_sink=charger)
+                  data_transfer=charger, events=charger, energy_sink=charger,
+                  security=(security or SimSecurity(tmp_path / "certs", CP_ID)).port)
     charge_point = ChargePoint(cfg, link, Database.open(tmp_path, CP_ID), ports, connector_ids,
                                BootInfo(vendor="SimVendor", model="SimModel"), clock=clock,
-                               schedule_publishing=schedule_publishing)
+                               schedule_publishing=schedule_publishing,
+                               security_log=SecurityLog(tmp_path / "logs", max_file_size=1 << 20, max_files=2))
     charger.charge_point = charge_point
     return charge_point, charger
 
@@ -515,19 +526,23 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
 @asynccontextmanager
 async def station(tmp_path: Path, csms: LocalCsms, *, connectors: int = 2, config: dict[str, Any] | None = None,
                   boot: bool = True, boot_reason: str = "PowerUp",
-                  schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY) -> AsyncIterator[Station]:
+                  schedule_publishing: SchedulePublishing = ON_CHANGE_ONLY,
+                  security: SimSecurity | None = None) -> AsyncIterator[Station]:
     """A started charge point with `connectors` connectors and a manual clock; with `boot` it returns once the
     CSMS accepted the BootNotification and every connector's first StatusNotification arrived. `boot_reason` is
-    what the system module says about this start."""
+    what the system module says about this start; `security` the certificate store (a fresh one by default),
+    whose TLS files the link gets for SecurityProfile 2 and 3, as the module gives them at start."""
     clock = ManualClock()
+    security = security or SimSecurity(tmp_path / "certs", CP_ID)
     charge_point, charger = build_charge_point(tmp_path, csms.url, clock, connectors=connectors, config=config,
-                                               schedule_publishing=schedule_publishing)
+                                               schedule_publishing=schedule_publishing, security=security)
+    charge_point.link.update_settings(**await security.port.tls_files(charge_point.link.settings.security_profile))
     mark = csms.mark()
     await charge_point.start(boot_reason)
     if boot:
         await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == connectors, after_index=mark)
     try:
-        yield Station(charge_point, charger, csms, clock)
+        yield Station(charge_point, charger, csms, clock, security)
     finally:
         charger.close()
         if charge_point.running:

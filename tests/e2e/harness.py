@@ -39,6 +39,8 @@ class ChargerUnderTest:
     """Options of a real simulated System module (sim/System) to use instead of the probe's `system`."""
     probe: Probe | None = None
     probe_results: dict[tuple[str, str], Any] = field(default_factory=dict)
+    security: dict[str, Any] | None = None
+    """Options of a real simulated certificate store (sim/EvseSecurity) to use instead of the probe's `security`."""
     energy_sinks: bool = False
     """Wire the probe's sink_0..2 as the evse_energy_sink connections, mapped to evse 0..2."""
     manager: subprocess.Popen | None = None
@@ -84,6 +86,11 @@ class ChargerUnderTest:
             run_config["active_modules"]["system"] = {"module": "System", "config_module": {
                 "state_file": str(self.workdir / "system.json"), "work_dir": str(self.workdir / "system"),
                 "log_paths": f"{self.workdir / 'logs'},{self.workdir / 'manager.log'}", **self.system}}
+        if self.security is not None:
+            run_config["active_modules"]["ocpp"]["connections"]["security"] = [
+                {"module_id": "security", "implementation_id": "main"}]
+            run_config["active_modules"]["security"] = {"module": "EvseSecurity", "config_module": {
+                "charge_point_id": CHARGE_POINT_ID, **self.security}}
         if self.energy_sinks:
             run_config["active_modules"]["ocpp"]["connections"]["evse_energy_sink"] = [
                 {"module_id": probe, "implementation_id": sink} for sink in SINKS]

@@ -48,6 +48,8 @@ async def test_main_stop_and_restart_really_stop_and_restart_the_ocpp_side(charg
     assert await main_call(probe, "stop") is False  # already stopped
     assert await to_csms(probe) == {"status": "Offline"}
     assert csms.payloads("DataTransfer") == []
+    await main_call(probe, "security_event", {"type": "TamperDetectionActivated", "info": "while stopped"})
+    assert "TamperDetectionActivated critical while stopped" in (charger.workdir / "logs" / "security.log").read_text()
 
     mark = csms.mark()
     assert await main_call(probe, "restart") is True
@@ -97,6 +99,9 @@ async def test_main_security_event_goes_to_the_csms_when_critical(charger):
     assert (await probe.wait_var("ocpp_generic.security_event",
                                  lambda v: v["type"] == "VendorSpecificNote"))["critical"] is False
     assert [p for p in csms.payloads("SecurityEventNotification") if p["type"] == "VendorSpecificNote"] == []
+    security_log = (charger.workdir / "logs" / "security.log").read_text()
+    assert " TamperDetectionActivated critical cover opened" in security_log
+    assert " VendorSpecificNote info fan cleaned" in security_log
 
 
 # -- ocpp (generic) -------------------------------------------------------------------------------------------

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from module.link.connection import ConnectFailure
+import pytest
+
+from module.link.connection import ConnectFailure, tls_context
 from module.link.link import OcppLink
+from module.link.settings import LinkSettings
 from tests.link.link_helpers import Csms, Pki
 
 KEY = "0123456789abcdef0123"
@@ -146,3 +154,53 @@ async def test_server_choosing_another_subprotocol_is_refused(new_link: Callable
     async with Csms(select_subprotocol="ocpp2.0.1") as csms:
         failure = await first_failure(new_link(csms.uri()))
         assert failure.kind == "subprotocol"
+
+
+@contextmanager
+def handshaking_server(context: ssl.SSLContext) -> Iterator[str]:
+    """A blocking TLS server for one handshake: unlike an asyncio server, OpenSSL then sends its alert (protocol
+    version, handshake failure) as a real CSMS would. Yields the CentralSystemURI."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def handshake() -> None:
+        connection, _ = listener.accept()
+        with contextlib.suppress(ssl.SSLError, OSError):
+            context.wrap_socket(connection, server_side=True)
+        connection.close()
+    thread = threading.Thread(target=handshake, daemon=True)
+    thread.start()
+    try:
+        yield f"localhost:{listener.getsockname()[1]}/ocpp"
+    finally:
+        thread.join(5)
+        listener.close()
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+async def test_tls_below_1_2_refused_as_invalid_tls_version(new_link: Callable[..., OcppLink], pki: Pki) -> None:
+    server = pki.server_context()
+    server.minimum_version = server.maximum_version = ssl.TLSVersion.TLSv1_1
+    server.set_ciphers("ALL:@SECLEVEL=0")
+    with handshaking_server(server) as uri:
+        failure = await first_failure(new_link(uri, security_profile=2, authorization_key=KEY, ca_file=pki.root))
+    assert failure.kind == "tls_version" and failure.security_event == "InvalidTLSVersion"
+
+
+async def test_no_shared_tls_1_2_cipher_refused_as_invalid_cipher_suite(new_link: Callable[..., OcppLink],
+                                                                        pki: Pki) -> None:
+    server = pki.server_context()
+    server.maximum_version = ssl.TLSVersion.TLSv1_2
+    server.set_ciphers("ECDHE-ECDSA-AES256-GCM-SHA384")
+    with handshaking_server(server) as uri:
+        failure = await first_failure(new_link(uri, security_profile=2, authorization_key=KEY, ca_file=pki.root,
+                                               ciphers12=("ECDHE-ECDSA-AES128-GCM-SHA256",)))
+    assert failure.kind == "tls_cipher" and failure.security_event == "InvalidTLSCipherSuite"
+
+
+async def test_system_trust_store_added_only_when_asked(new_link: Callable[..., OcppLink], pki: Pki) -> None:
+    """UseSslDefaultVerifyPaths adds the system's roots to the installed ones (which still verify the CSMS)."""
+    settings = LinkSettings("localhost:1/ocpp", "CP1", security_profile=2, authorization_key=KEY, ca_file=pki.root)
+    alone = tls_context(settings).cert_store_stats()["x509_ca"]
+    with_system = tls_context(LinkSettings(**{**settings.__dict__, "use_default_verify_paths": True}))
+    assert alone == 1
+    assert with_system.cert_store_stats()["x509_ca"] >= alone

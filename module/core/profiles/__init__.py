@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from module.core.profile import Profile
-from module.core.profiles import core, firmware, local_auth_list, remote_trigger, reservation, smart_charging
+from module.core.profiles import (
+    core,
+    firmware,
+    local_auth_list,
+    remote_trigger,
+    reservation,
+    security,
+    smart_charging,
+)
 
 PROFILES: tuple[Profile[Any], ...] = (
     core.PROFILE,
@@ -14,9 +22,10 @@ PROFILES: tuple[Profile[Any], ...] = (
     firmware.PROFILE,
     smart_charging.PROFILE,
     local_auth_list.PROFILE,
+    security.PROFILE,
 )
 
 
 def profile_names() -> tuple[str, ...]:
-    """What SupportedFeatureProfiles may list."""
-    return tuple(profile.name for profile in PROFILES)
+    """What SupportedFeatureProfiles may list (the Security whitepaper is not a feature profile)."""
+    return tuple(profile.name for profile in PROFILES if profile.advertised)

@@ -35,13 +35,17 @@ class SecurityEventService(ServiceBase):
         self._ctx = ctx
 
     async def report(self, event_type: str, info: str | None, critical: bool | None = None) -> None:
-        """Published to the charger; critical ones also go to the CSMS durably (transactional lane)."""
+        """Written to the security log and published to the charger; critical ones also go to the CSMS durably
+        (transactional lane: queued while offline, none lost)."""
         event_type, info = within_limits(event_type, info)
         critical = is_critical(event_type, critical)
+        timestamp = utc_now("milliseconds")
+        if self._ctx.security_log is not None:
+            self._ctx.security_log.write(timestamp, event_type, info, critical)
         self._ctx.ports.events.security_event(event_type, info, critical)
         if not critical or self._ctx.cfg.get("DisableSecurityEventNotifications"):
             return
-        payload: dict[str, Any] = {"type": event_type, "timestamp": utc_now("milliseconds")}
+        payload: dict[str, Any] = {"type": event_type, "timestamp": timestamp}
         if info:
             payload["techInfo"] = info
         await self._ctx.queue.enqueue_transactional("SecurityEventNotification", payload)
