@@ -361,8 +361,8 @@ class Module:
             ]
         self.validate_schema = bool(self.settings.get("validate_schema"))
         if self.validate_schema:
-            registry = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
-            self._validators = {name: InterfaceValidator(name, definition, registry)
+            types = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
+            self._validators = {name: InterfaceValidator(name, definition, types)
                                 for name, definition in self.interface_definitions.items()}
 
     # ---------------------------------------------------------------- routing

@@ -1,11 +1,14 @@
 """Checks command arguments, results and vars against interface schemas (only with settings.validate_schema).
 
 `$ref: /<typefile>#/<Type>` resolves through the distributed type definitions: the resource `/<typefile>` is the
-`types:` object of that file, and the fragment points into it.
+`types:` object of that file, and the fragment points into it. Each schema is checked with its type references
+inlined, once, when its validator is built: jsonschema resolving a `$ref` at every check (URL joins, registry
+look-ups) cost 0.26 ms per powermeter reading and 0.7 ms per session event, four fifths of the check.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft7Validator
@@ -17,27 +20,51 @@ class SchemaViolation(ValueError):
     """A value does not match its interface schema; the message names what and where."""
 
 
-def type_registry(type_definitions: dict[str, dict]) -> Registry:
+@dataclass(frozen=True)
+class TypeRegistry:
+    """The type files by resource ("/evse_manager": its `types:` object), and the same as a jsonschema registry
+    for what is not inlined."""
+
+    files: dict[str, dict]
+    registry: Registry
+
+
+def type_registry(type_definitions: dict[str, dict]) -> TypeRegistry:
     """`type_definitions` maps a file key ("/evse_manager" or "evse_manager") to that file's `types:` object."""
-    resources = [
-        ("/" + key.lstrip("/"), Resource.from_contents(types, default_specification=DRAFT7))
-        for key, types in type_definitions.items()
-    ]
-    return Registry().with_resources(resources)
+    files = {"/" + key.lstrip("/"): types for key, types in type_definitions.items()}
+    resources = [(key, Resource.from_contents(types, default_specification=DRAFT7)) for key, types in files.items()]
+    return TypeRegistry(files, Registry().with_resources(resources))
+
+
+def inline_refs(node: Any, files: dict[str, dict], active: tuple[str, ...] = ()) -> Any:
+    """`node` with every `$ref: /<file>#/<Type>` replaced by that type, itself inlined. Draft 7 ignores a
+    `$ref`'s sibling keywords, so the replacement checks the same; a reference within its own expansion (a
+    recursive type) or to an unknown type stays for the registry to resolve."""
+    if isinstance(node, list):
+        return [inline_refs(item, files, active) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref not in active:
+        file, _, name = ref.partition("#/")
+        target = files.get(file, {}).get(name)
+        if isinstance(target, dict):
+            return inline_refs(target, files, (*active, ref))
+    return {key: inline_refs(value, files, active) for key, value in node.items()}
 
 
 class InterfaceValidator:
     """Validators for one interface definition, built lazily per command / var."""
 
-    def __init__(self, interface: str, definition: dict, registry: Registry) -> None:
+    def __init__(self, interface: str, definition: dict, types: TypeRegistry) -> None:
         self.interface = interface
         self._definition = definition
-        self._registry = registry
+        self._types = types
         self._cache: dict[tuple[str, ...], Draft7Validator] = {}
 
     def _validator(self, key: tuple[str, ...], schema: dict) -> Draft7Validator:
         if key not in self._cache:
-            self._cache[key] = Draft7Validator(schema, registry=self._registry)
+            self._cache[key] = Draft7Validator(inline_refs(schema, self._types.files), registry=self._types.registry)
         return self._cache[key]
 
     def _check(self, key: tuple[str, ...], schema: dict, value: Any, what: str) -> None:
