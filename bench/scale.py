@@ -122,7 +122,7 @@ async def _scenario(charger: ChargerUnderTest, interval: int, duration: float, e
     observer = fleet.FleetObserver(charger.csms)
     launched = time.time()
     probe = await charger.start(env)
-    await fleet.all_available(observer, charger.evse_count)
+    await fleet.all_in(observer, range(charger.evse_count + 1), "Available")
     assert observer.boot_at is not None and charger.manager is not None
     published = await fleet.start_all(probe, observer, lambda n: f"TAG{n:03d}")
     latencies = [(observer.start_at[c] - published[c]) * 1e3 for c in published]

@@ -24,7 +24,7 @@ class FleetObserver:
 
     csms: LocalCsms
     boot_at: float | None = None
-    available: set[int] = field(default_factory=set)
+    statuses: dict[int, str] = field(default_factory=dict)  # connector -> latest status
     start_at: dict[int, float] = field(default_factory=dict)  # connector -> StartTransaction received
     meter_values: dict[int, int] = field(default_factory=dict)  # connector -> MeterValues received
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -39,8 +39,8 @@ class FleetObserver:
         payload = record.payload
         if record.action == "BootNotification" and self.boot_at is None:
             self.boot_at = record.time
-        elif record.action == "StatusNotification" and payload["status"] == "Available":
-            self.available.add(payload["connectorId"])
+        elif record.action == "StatusNotification":
+            self.statuses[payload["connectorId"]] = payload["status"]
         elif record.action == "StartTransaction":
             self.start_at.setdefault(payload["connectorId"], record.time)
         elif record.action == "MeterValues":
@@ -65,18 +65,20 @@ class FleetObserver:
         return {tx.connector_id: tx for tx in self.csms.transactions(CHARGE_POINT_ID)}
 
 
-async def all_available(observer: FleetObserver, evse_count: int, timeout: float = 60) -> None:
-    """Connector 0 and every EVSE's connector reported Available."""
-    wanted = set(range(evse_count + 1))
-    await observer.until(lambda: wanted <= observer.available, timeout, f"Available from connectors 0..{evse_count}")
+async def all_in(observer: FleetObserver, connectors: range, status: str, timeout: float = 60) -> None:
+    """Until the latest status of every connector in `connectors` is `status`."""
+    await observer.until(lambda: all(observer.statuses.get(c) == status for c in connectors), timeout,
+                         f"{status} from connectors {connectors.start}..{connectors.stop - 1}")
 
 
 async def start_all(probe: Probe, observer: FleetObserver, id_tag: Callable[[int], str],
                     timeout: float = 60) -> dict[int, float]:
-    """Every EVSE plugged in, then all of them start their transaction in the same loop turn; returns when each
-    TransactionStarted was published (connector -> `time.time()`) once the CSMS has every StartTransaction."""
+    """Every EVSE plugged in (until the CSMS has every Preparing), then all of them start their transaction in
+    the same loop turn; returns when each TransactionStarted was published (connector -> `time.time()`) once the
+    CSMS has every StartTransaction."""
     for evse in probe.evses.values():
         await evse.plug_in()
+    await all_in(observer, range(1, len(probe.evses) + 1), "Preparing", timeout)
     published = {}
     for number, evse in probe.evses.items():
         published[number] = time.time()

@@ -26,7 +26,7 @@ async def test_sixteen_evses_start_meter_and_stop_at_once(charger: ChargerUnderT
     charger.user_config = {"Core": {"MeterValueSampleInterval": 1}}
     observer = fleet.FleetObserver(charger.csms)
     probe = await charger.start()
-    await fleet.all_available(observer, EVSES)
+    await fleet.all_in(observer, range(EVSES + 1), "Available")
 
     await fleet.start_all(probe, observer, id_tag)
     transactions = observer.transactions()
