@@ -13,7 +13,9 @@ managers, and the scenario is tests/e2e/fleet.py's. Per N and MeterValueSampleIn
 
 `--baseline REV` runs the same scenario, taking turns, with the manager and OCPP module of git revision REV (its
 files exported into a temporary folder), and prints each figure's ratio to it. The probe and the CSMS run in
-this process for both. `--profile FILE` dumps a cProfile of the OCPP module (last run of this tree) to FILE.
+this process for both. Each figure is the median of `--repeat` runs (the turns alternate run by run), as one run
+on a shared machine swings by 1.5x. `--profile FILE` dumps a cProfile of the OCPP module (the last run of this
+tree) to FILE.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,15 +53,20 @@ if os.environ.get("EV_MODULE") == "ocpp":
 '''
 
 
-@dataclass
+@dataclass(frozen=True)
 class Figures:
     boot_s: float
     start_p50_ms: float
     start_p99_ms: float
     cpu_percent: float
     rss_mb: float
-    meter_values: int
-    expected: int
+    meter_values: float
+    expected: float
+
+
+def median(runs: list[Figures]) -> Figures:
+    """Each figure's median over the runs."""
+    return Figures(*(statistics.median(getattr(run, f.name) for run in runs) for f in fields(Figures)))
 
 
 def ocpp_module_pid(manager_pid: int) -> int:
@@ -154,7 +161,7 @@ def export(revision: str, folder: Path) -> Path:
 
 def row(name: str, figures: Figures, base: Figures | None) -> str:
     text = (f"{name:<10}{figures.boot_s:>7.2f}{figures.start_p50_ms:>9.0f}{figures.start_p99_ms:>9.0f}"
-            f"{figures.cpu_percent:>8.1f}{figures.rss_mb:>8.1f}{figures.meter_values:>8}/{figures.expected:<6}")
+            f"{figures.cpu_percent:>8.1f}{figures.rss_mb:>8.1f}{figures.meter_values:>8.0f}/{figures.expected:<6.0f}")
     if base is not None:
         text += (f"  x{figures.boot_s / base.boot_s:.2f} x{figures.start_p50_ms / base.start_p50_ms:.2f} "
                  f"x{figures.start_p99_ms / base.start_p99_ms:.2f} x{figures.cpu_percent / base.cpu_percent:.2f} "
@@ -169,6 +176,7 @@ async def main() -> None:
     parser.add_argument("--intervals", default="10,1", help="MeterValueSampleInterval values (s), comma separated")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of metering per run")
     parser.add_argument("--baseline", metavar="REV", help="git revision to compare with, run in turns")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is shown)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="cProfile output of the OCPP module")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -178,12 +186,17 @@ async def main() -> None:
         for interval in (int(i) for i in options.intervals.split(",")):
             print(f"MeterValueSampleInterval {interval} s, {options.duration:g} s of 1 Hz meters")
             for evses in (int(n) for n in options.evses.split(",")):
-                base = None
-                if baseline is not None:
-                    base = await run_once(baseline, evses, interval, options.duration, None)
+                base_runs, runs = [], []
+                for turn in range(options.repeat):
+                    if baseline is not None and turn % 2 == 0:
+                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None))
+                    runs.append(await run_once(ROOT, evses, interval, options.duration, options.profile))
+                    if baseline is not None and turn % 2 == 1:
+                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None))
+                base = median(base_runs) if base_runs else None
+                if base is not None:
                     print(row(f"N={evses} base", base, None))
-                figures = await run_once(ROOT, evses, interval, options.duration, options.profile)
-                print(row(f"N={evses}", figures, base), flush=True)
+                print(row(f"N={evses}", median(runs), base), flush=True)
 
 
 if __name__ == "__main__":
