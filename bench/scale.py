@@ -7,6 +7,8 @@ managers, and the scenario is tests/e2e/fleet.py's. Per N and MeterValueSampleIn
 - boot: manager started -> BootNotification received by the CSMS;
 - start p50 / p99: every EVSE publishes TransactionStarted in the same loop turn; each one's publish -> the CSMS
   receiving its StartTransaction;
+- burst: the first TransactionStarted published -> the last StartTransaction received; csms: the part of it the
+  CSMS (in this process) spent answering CALLs, which is not the module's;
 - cpu: the OCPP module's process CPU time per wall second (% of one core) while every EVSE is in a transaction
   and publishes `powermeter` at 1 Hz, for `--duration` seconds; rss: its peak resident size (VmHWM);
 - MeterValues received in that window vs N x duration / interval.
@@ -58,6 +60,8 @@ class Figures:
     boot_s: float
     start_p50_ms: float
     start_p99_ms: float
+    burst_ms: float
+    csms_ms: float
     cpu_percent: float
     rss_mb: float
     meter_values: float
@@ -131,7 +135,10 @@ async def _scenario(charger: ChargerUnderTest, interval: int, duration: float, e
     probe = await charger.start(env)
     await fleet.all_in(observer, range(charger.evse_count + 1), "Available")
     assert observer.boot_at is not None and charger.manager is not None
+    answering = observer.answering_s
     published = await fleet.start_all(probe, observer, lambda n: f"TAG{n:03d}")
+    burst_ms = (max(observer.start_at.values()) - min(published.values())) * 1e3
+    csms_ms = (observer.answering_s - answering) * 1e3
     latencies = [(observer.start_at[c] - published[c]) * 1e3 for c in published]
     pid = ocpp_module_pid(charger.manager.pid)
     counted = sum(observer.meter_values.values())
@@ -144,7 +151,7 @@ async def _scenario(charger: ChargerUnderTest, interval: int, duration: float, e
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
     figures = Figures(observer.boot_at - launched, statistics.median(latencies), percentile(latencies, 0.99),
-                      cpu * 100, peak_rss_mb(pid), sum(observer.meter_values.values()) - counted,
+                      burst_ms, csms_ms, cpu * 100, peak_rss_mb(pid), sum(observer.meter_values.values()) - counted,
                       int(charger.evse_count * duration / interval))
     await fleet.stop_all(probe, observer)
     return figures
@@ -161,6 +168,7 @@ def export(revision: str, folder: Path) -> Path:
 
 def row(name: str, figures: Figures, base: Figures | None) -> str:
     text = (f"{name:<10}{figures.boot_s:>7.2f}{figures.start_p50_ms:>9.0f}{figures.start_p99_ms:>9.0f}"
+            f"{figures.burst_ms:>9.0f}{figures.csms_ms:>8.0f}"
             f"{figures.cpu_percent:>8.1f}{figures.rss_mb:>8.1f}{figures.meter_values:>8.0f}/{figures.expected:<6.0f}")
     if base is not None:
         text += (f"  x{figures.boot_s / base.boot_s:.2f} x{figures.start_p50_ms / base.start_p50_ms:.2f} "
@@ -181,8 +189,9 @@ async def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         baseline = export(options.baseline, Path(folder)) if options.baseline else None
-        print(f"{'':<10}{'boot s':>7}{'p50 ms':>9}{'p99 ms':>9}{'cpu %':>8}{'rss MB':>8}  MeterValues"
-              + ("   ratios to the baseline: boot, p50, p99, cpu, rss" if baseline else ""))
+        print(f"{'':<10}{'boot s':>7}{'p50 ms':>9}{'p99 ms':>9}{'burst ms':>9}{'csms ms':>8}{'cpu %':>8}"
+              f"{'rss MB':>8}  MeterValues" + ("   ratios to the baseline: boot, p50, p99, cpu, rss" if baseline
+                                                  else ""))
         for interval in (int(i) for i in options.intervals.split(",")):
             print(f"MeterValueSampleInterval {interval} s, {options.duration:g} s of 1 Hz meters")
             for evses in (int(n) for n in options.evses.split(",")):

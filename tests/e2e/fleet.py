@@ -27,6 +27,9 @@ class FleetObserver:
     statuses: dict[int, str] = field(default_factory=dict)  # connector -> latest status
     start_at: dict[int, float] = field(default_factory=dict)  # connector -> StartTransaction received
     meter_values: dict[int, int] = field(default_factory=dict)  # connector -> MeterValues received
+    answering_s: float = 0.0
+    """Seconds the CSMS spent between receiving a CALL and sending its answer, summed: its share of a burst."""
+    _received: dict[str, float] = field(default_factory=dict)  # unique id of a CALL not yet answered -> when
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
@@ -34,8 +37,11 @@ class FleetObserver:
 
     def _record(self, record: Record) -> None:
         self._changed.set()  # the CSMS's state changes with its answers (CALLRESULT), which are records too
+        if record.direction == "out" and record.unique_id in self._received:
+            self.answering_s += record.time - self._received.pop(record.unique_id)
         if record.kind != CALL or record.direction != "in":
             return
+        self._received[str(record.unique_id)] = record.time
         payload = record.payload
         if record.action == "BootNotification" and self.boot_at is None:
             self.boot_at = record.time
