@@ -171,9 +171,10 @@ def row(name: str, figures: Figures, base: Figures | None) -> str:
             f"{figures.burst_ms:>9.0f}{figures.csms_ms:>8.0f}"
             f"{figures.cpu_percent:>8.1f}{figures.rss_mb:>8.1f}{figures.meter_values:>8.0f}/{figures.expected:<6.0f}")
     if base is not None:
-        text += (f"  x{figures.boot_s / base.boot_s:.2f} x{figures.start_p50_ms / base.start_p50_ms:.2f} "
-                 f"x{figures.start_p99_ms / base.start_p99_ms:.2f} x{figures.cpu_percent / base.cpu_percent:.2f} "
-                 f"x{figures.rss_mb / base.rss_mb:.2f}")
+        pairs = [(figures.boot_s, base.boot_s), (figures.start_p50_ms, base.start_p50_ms),
+                 (figures.start_p99_ms, base.start_p99_ms), (figures.cpu_percent, base.cpu_percent),
+                 (figures.rss_mb, base.rss_mb)]
+        text += "  " + " ".join(f"x{value / baseline:.2f}" if baseline else "x-" for value, baseline in pairs)
     return text
 
 
