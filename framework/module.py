@@ -364,6 +364,8 @@ class Module:
             types = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
             self._validators = {name: InterfaceValidator(name, definition, types)
                                 for name, definition in self.interface_definitions.items()}
+            for validator in self._validators.values():
+                validator.compile()
 
     # ---------------------------------------------------------------- routing
     def _route(self, pattern: str, handler: RawHandler, qos: int = 2) -> None:

@@ -54,7 +54,8 @@ def inline_refs(node: Any, files: dict[str, dict], active: tuple[str, ...] = ())
 
 
 class InterfaceValidator:
-    """Validators for one interface definition, built lazily per command / var."""
+    """Validators for one interface definition, per command argument, result and var; `compile()` builds them
+    all ahead (at start-up), so that no first message pays for its validator on the hot path."""
 
     def __init__(self, interface: str, definition: dict, types: TypeRegistry) -> None:
         self.interface = interface
@@ -66,6 +67,14 @@ class InterfaceValidator:
         if key not in self._cache:
             self._cache[key] = Draft7Validator(inline_refs(schema, self._types.files), registry=self._types.registry)
         return self._cache[key]
+
+    def compile(self) -> None:
+        for cmd, definition in (self._definition.get("cmds") or {}).items():
+            for name, schema in ((definition or {}).get("arguments") or {}).items():
+                self._validator(("arg", cmd, name), schema)
+            self._validator(("result", cmd), _result_schema(definition))
+        for var, schema in (self._definition.get("vars") or {}).items():
+            self._validator(("var", var), schema)
 
     def _check(self, key: tuple[str, ...], schema: dict, value: Any, what: str) -> None:
         error = next(iter(self._validator(key, schema).iter_errors(value)), None)
@@ -86,10 +95,15 @@ class InterfaceValidator:
             raise SchemaViolation(f"{self.interface} {cmd}: unknown argument(s) {', '.join(unknown)}")
 
     def check_result(self, cmd: str, retval: Any) -> None:
-        schema = (self._definition.get("cmds", {}).get(cmd) or {}).get("result") or {"type": "null"}
-        self._check(("result", cmd), schema, retval, f"{cmd} result")
+        self._check(("result", cmd), _result_schema(self._definition.get("cmds", {}).get(cmd)), retval,
+                    f"{cmd} result")
 
     def check_var(self, var: str, value: Any) -> None:
         schema = self._definition.get("vars", {}).get(var)
         if schema is not None:
             self._check(("var", var), schema, value, f"var {var}")
+
+
+def _result_schema(command: dict | None) -> dict:
+    """A command's result schema; a command without one returns null."""
+    return (command or {}).get("result") or {"type": "null"}
