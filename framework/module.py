@@ -361,9 +361,11 @@ class Module:
             ]
         self.validate_schema = bool(self.settings.get("validate_schema"))
         if self.validate_schema:
-            registry = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
-            self._validators = {name: InterfaceValidator(name, definition, registry)
+            types = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
+            self._validators = {name: InterfaceValidator(name, definition, types)
                                 for name, definition in self.interface_definitions.items()}
+            for validator in self._validators.values():
+                validator.compile()
 
     # ---------------------------------------------------------------- routing
     def _route(self, pattern: str, handler: RawHandler, qos: int = 2) -> None:

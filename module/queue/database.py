@@ -24,6 +24,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at TEXT NOT NULL
 )
 """
+# One row rewritten by `sync()`: a commit syncs the WAL only when it writes something.
+_SYNC_MARK_TABLE = """
+CREATE TABLE IF NOT EXISTS sync_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    syncs INTEGER NOT NULL
+)
+"""
 
 
 class DatabaseError(Exception):
@@ -44,14 +51,25 @@ def _is_full(exc: sqlite3.Error) -> bool:
 
 
 class Database:
-    """One open database file. Writes go through `transaction()`, which is atomic and (by default) fsynced."""
+    """One open database file. Writes go through `transaction()`, which is atomic and (by default) fsynced.
+
+    Group commit: writes that need not be durable at once commit with `durable=False` (no fsync); `sync(through)`
+    then makes them durable with one fsync. The file is in WAL mode, where a commit is a run of frames appended to
+    the log, and a crash keeps a prefix of the commits: the one fsync of a durable commit covers every commit
+    before it. Commits are numbered in this process (`last_commit`); at open nothing counts as durable, since the
+    previous run may have stopped before its sync."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
         self.sqlite = sqlite_utils.Database(conn)
         self._synchronous = "FULL"
+        self.last_commit = 0
+        self._durable_through = -1
+        self.syncs = 0
+        """fsyncs `sync()` did (tests and benchmarks count them)."""
         conn.execute(_MIGRATIONS_TABLE)
+        conn.execute(_SYNC_MARK_TABLE)
 
     @classmethod
     def open(cls, directory: str | Path, charge_point_id: str) -> Database:
@@ -97,6 +115,9 @@ class Database:
             self.conn.execute("BEGIN IMMEDIATE")
             yield self.conn
             self.conn.execute("COMMIT")
+            self.last_commit += 1
+            if durable:
+                self._durable_through = self.last_commit
         except sqlite3.Error as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -107,6 +128,21 @@ class Database:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise
+
+    @property
+    def durable_through(self) -> int:
+        """The number of the latest commit known durable (-1: none since open)."""
+        return self._durable_through
+
+    def sync(self, through: int) -> None:
+        """Make commit number `through` and those before it durable, unless a durable commit already covers them:
+        one fsynced commit (of the sync mark) covers every commit before it."""
+        if self._durable_through >= through:
+            return
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO sync_mark (id, syncs) VALUES (1, 1)"
+                         " ON CONFLICT (id) DO UPDATE SET syncs = syncs + 1")
+        self.syncs += 1
 
     def _set_synchronous(self, mode: str) -> None:
         if mode != self._synchronous:

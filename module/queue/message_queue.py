@@ -1,8 +1,10 @@
 """The outbound scheduler above `OcppLink.call`: a durable, ordered transactional lane and a normal lane.
 
-Transactional messages are on disk before their first attempt, go out in strict order, and leave the disk only
-after a CALLRESULT or after their last attempt. Their results reach callbacks registered per action, because a
-future would die with the process while the message survives it. Which actions are transactional and how a
+Transactional messages are durable on disk before their first attempt, go out in strict order, and leave the disk
+only after a CALLRESULT or after their last attempt. They are stored without fsync (group commit): the lane makes
+every message stored so far durable with one fsync before it sends the first of them, so a burst of N messages
+(128 EVSEs starting at once) costs one fsync instead of N. Their results reach callbacks registered per action,
+because a future would die with the process while the message survives it. Which actions are transactional and how a
 session's messages are linked is the OCPP version's `TransactionPolicy`; the queue names no action itself.
 """
 
@@ -94,6 +96,7 @@ class MessageQueue:
         )
         self._callbacks: dict[str, list[ResultCallback]] = {}
         self._count = self._outbox.count()
+        self._stored_through = db.last_commit  # the commit of the latest transactional message stored
         self._window: deque[OutboxMessage] = deque()
         self._window_covers_tail = False
         self._retry_due: dict[int, float] = {}
@@ -156,14 +159,15 @@ class MessageQueue:
     async def enqueue_transactional(
         self, action: str, payload: dict[str, Any], session_id: str | None = None
     ) -> int | None:
-        """Store the message durably (raises DatabaseFull if it cannot be); returns its queue position.
+        """Store the message (raises DatabaseFull if it cannot be), durable before it is sent (see the module
+        docstring); returns its queue position.
 
         With a session the policy links the message to it in the same disk write, and may refuse it (None).
         """
         if action not in self._transactional:
             raise ValueError(f"{action} is not a transactional action")
         payload = self._valid(action, payload)
-        with self._db.transaction():
+        with self._db.transaction(durable=False):
             if session_id is not None:
                 linked = self.policy.on_enqueue(action, payload, session_id)
                 if linked is None:
@@ -171,6 +175,7 @@ class MessageQueue:
                 payload = linked
             seq = self._outbox.add(Lane.TRANSACTION, action, payload, session_id)
             victims = self._shrink(self._count + 1)
+        self._stored_through = self._db.last_commit
         self._count += 1 - len(victims)
         self._after_shrink(victims)
         if self._window_covers_tail and len(self._window) < _WINDOW:
@@ -226,6 +231,8 @@ class MessageQueue:
             if due is not None and due > self._clock.monotonic():
                 await self._clock.sleep(due - self._clock.monotonic())
                 continue
+            # this message and every one stored before it: durable before it goes out, with one fsync for them all
+            await self._book(message, self._sync)
             changes = self._connection_changes
             self._in_flight = message.seq
             try:
@@ -258,6 +265,9 @@ class MessageQueue:
                 self._forget_window()
             await self._clock.sleep(delay)
             delay = min(delay * 2, BOOKKEEPING_RETRY_MAX_S)
+
+    async def _sync(self) -> None:
+        self._db.sync(self._stored_through)
 
     def _next_transactional(self) -> OutboxMessage | None:
         if not self._window:

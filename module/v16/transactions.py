@@ -119,8 +119,9 @@ class TransactionStore:
         )
 
     def record_meter(self, session_id: str, value: float, time: str) -> None:
-        """Latest energy register reading, so a PowerLoss stop after a reboot has a sensible meterStop."""
-        self._update(session_id, last_meter_value=value, last_meter_time=time)
+        """Latest energy register reading, so a PowerLoss stop after a reboot has a sensible meterStop. Without
+        fsync: the queue's sync before it sends the MeterValues stored after it covers it too."""
+        self._update(session_id, durable=False, last_meter_value=value, last_meter_time=time)
 
     def record_meters(self, readings: dict[str, tuple[float, str]]) -> None:
         """Several sessions' latest readings in one transaction without fsync (see core's MeterJournal)."""
@@ -158,10 +159,10 @@ class TransactionStore:
         )
         return value
 
-    def _update(self, session_id: str, **changes: Any) -> None:
+    def _update(self, session_id: str, durable: bool = True, **changes: Any) -> None:
         changes["updated_at"] = utc_now()
         assignments = ", ".join(f"{column} = ?" for column in changes)
-        with self._db.transaction() as conn:
+        with self._db.transaction(durable) as conn:
             cursor = conn.execute(
                 f"UPDATE transactions SET {assignments} WHERE session_id = ?", (*changes.values(), session_id)
             )

@@ -22,7 +22,7 @@ import yaml
 
 from framework.broker import PrivateBroker
 from sim.csms import LocalCsms
-from tests.e2e.probe import SINKS, Probe
+from tests.e2e.probe import SINKS, Probe, evse_impl, probe_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 CHARGE_POINT_ID = "cp001"
@@ -43,6 +43,10 @@ class ChargerUnderTest:
     """Options of a real simulated certificate store (sim/EvseSecurity) to use instead of the probe's `security`."""
     energy_sinks: bool = False
     """Wire the probe's sink_0..2 as the evse_energy_sink connections, mapped to evse 0..2."""
+    repo: Path = REPO
+    """The checkout whose manager and OCPP module run (bench/scale.py compares against another revision)."""
+    evse_count: int = 2
+    """EVSEs the probe plays (evse_1..evse_N, wired to the OCPP module in that order)."""
     manager: subprocess.Popen | None = None
 
     @property
@@ -54,7 +58,7 @@ class ChargerUnderTest:
         user = {**self.user_config, "Internal": {**internal, **self.user_config.get("Internal", {})}}
         if not self.user_config_path.exists():
             self.user_config_path.write_text(json.dumps(user, indent=2))
-        ocpp_options = {"ChargePointConfigPath": str(REPO / "config" / "ocpp-config.json"),
+        ocpp_options = {"ChargePointConfigPath": str(self.repo / "config" / "ocpp-config.json"),
                         "UserConfigPath": str(self.user_config_path),
                         "DatabasePath": str(self.workdir / "db"), "MessageLogPath": str(self.workdir / "logs"),
                         "EnableExternalWebsocketControl": True, **self.module_config}
@@ -64,8 +68,8 @@ class ChargerUnderTest:
                          "validate_schema": True},
             "active_modules": {
                 "ocpp": {"module": "OCPP", "config_module": ocpp_options, "connections": {
-                    "evse_manager": [{"module_id": probe, "implementation_id": "evse_1"},
-                                     {"module_id": probe, "implementation_id": "evse_2"}],
+                    "evse_manager": [{"module_id": probe, "implementation_id": evse_impl(n)}
+                                     for n in range(1, self.evse_count + 1)],
                     "reservation": [{"module_id": probe, "implementation_id": "reservation"}],
                     "auth": [{"module_id": probe, "implementation_id": "auth"}],
                     "system": [{"module_id": probe, "implementation_id": "system"}],
@@ -100,16 +104,27 @@ class ChargerUnderTest:
         path.write_text(yaml.safe_dump(run_config, sort_keys=False))
         return path
 
-    async def start(self) -> Probe:
-        """Start the manager (which launches the OCPP module) and join it as the standalone probe."""
+    def _modules_dir(self) -> Path:
+        """Where the manager finds the Probe manifest: the stored one, or one with `evse_count` EVSEs."""
+        if self.evse_count == 2:
+            return self.repo / "tests" / "e2e" / "modules"
+        modules = self.workdir / "modules"
+        (modules / "Probe").mkdir(parents=True, exist_ok=True)
+        (modules / "Probe" / "manifest.yaml").write_text(yaml.safe_dump(probe_manifest(self.evse_count)))
+        return modules
+
+    async def start(self, extra_env: dict[str, str] | None = None) -> Probe:
+        """Start the manager (which launches the OCPP module) and join it as the standalone probe; `extra_env`
+        goes to the manager and every module it starts."""
         run_config = self._write_configs()
         log = open(self.workdir / "manager.log", "ab")  # noqa: SIM115 - closed by the child's exit
         self.manager = subprocess.Popen(
             [sys.executable, "-m", "framework.manager", "--config", str(run_config), "--standalone", "probe",
-             "--modules-dir", str(REPO / "tests" / "e2e" / "modules")],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        self.probe = await Probe.connect(self.broker.host, self.broker.port, results=self.probe_results)
+             "--modules-dir", str(self._modules_dir())],
+            cwd=self.repo, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+        self.probe = await Probe.connect(self.broker.host, self.broker.port, results=self.probe_results,
+                                         evse_count=self.evse_count)
         return self.probe
 
     async def wait_manager_exit(self, timeout: float = 30.0) -> int:

@@ -13,9 +13,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from framework.module import Module
+
+MANIFEST = Path(__file__).parent / "modules" / "Probe" / "manifest.yaml"
 
 SINKS = ("sink_0", "sink_1", "sink_2")
 """external_energy_limits implementations: the site's (evse 0) and the two EVSEs'."""
@@ -23,6 +28,21 @@ EVSE_COMMANDS = ("get_evse", "enable_disable", "authorize_response", "withdraw_a
                  "cancel_reservation", "pause_charging", "resume_charging", "stop_transaction", "force_unlock",
                  "external_ready_to_start_charging", "set_plug_and_charge_configuration",
                  "update_allowed_energy_transfer_modes")
+
+
+def evse_impl(number: int) -> str:
+    """The probe's implementation id of EVSE `number`."""
+    return f"evse_{number}"
+
+
+def probe_manifest(evse_count: int) -> dict[str, Any]:
+    """The Probe manifest with EVSEs 1..evse_count: the stored one has two, a scale run needs more."""
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    provides = {impl: entry for impl, entry in manifest["provides"].items() if not impl.startswith("evse_")}
+    evses = {evse_impl(n): {"interface": "evse_manager", "description": f"EVSE {n}"}
+             for n in range(1, evse_count + 1)}
+    manifest["provides"] = {**evses, **provides}
+    return manifest
 
 
 def now() -> str:
@@ -111,23 +131,24 @@ class ProbeEvse:
 class Probe:
     """Records every command it receives; results can be overridden per command."""
 
-    def __init__(self, mod: Module) -> None:
+    def __init__(self, mod: Module, evse_count: int = 2) -> None:
         self.mod = mod
         self.calls: list[Call] = []
         self.tokens: list[dict[str, Any]] = []
         self.vars: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Condition()
         self.results: dict[tuple[str, str], Any] = {}
-        self.evses = {1: ProbeEvse(self, "evse_1", 1), 2: ProbeEvse(self, "evse_2", 2)}
+        self.evses = {n: ProbeEvse(self, evse_impl(n), n) for n in range(1, evse_count + 1)}
 
     # -- set-up ---------------------------------------------------------------------------------------------
     @classmethod
     async def connect(cls, host: str, port: int, everest_prefix: str = "everest/",
-                      results: dict[tuple[str, str], Any] | None = None) -> Probe:
-        """Join as the standalone module `probe`; `results` override command answers from the very start."""
+                      results: dict[tuple[str, str], Any] | None = None, evse_count: int = 2) -> Probe:
+        """Join as the standalone module `probe` with EVSEs 1..evse_count (the manifest `probe_manifest` wrote);
+        `results` override command answers from the very start."""
         mod = await Module.connect("probe", host=host, port=port, everest_prefix=everest_prefix,
                                    definitions_timeout=1.0, definitions_retries=30)
-        probe = cls(mod)
+        probe = cls(mod, evse_count)
         probe.results.update(results or {})
         probe._implement()
         probe._subscribe()
