@@ -44,6 +44,7 @@ bench: setup
 	$(PY) bench/ocpp_link.py
 	$(PY) bench/composite_schedule.py
 	$(PY) bench/local_list.py
+	$(PY) bench/meter_journal.py
 	$(PY) bench/scale.py --repeat 1
 
 # Lays out modules/OCPP under an EVerest prefix so that a real EVerest manager can launch this module.
