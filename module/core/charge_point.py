@@ -17,13 +17,13 @@ from module.config.charge_point_config import ChargePointConfig
 from module.core.context import CoreContext, SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
 from module.core.ports import Ports
-from module.core.profile import Operation, Profile, Reply, Service
+from module.core.profile import Profile, Service
 from module.core.profiles import PROFILES
 from module.core.profiles.core import CoreServices
 from module.core.profiles.core.security_log import SecurityLog
 from module.core.status_notifier import StatusNotifier
 from module.link.connection import ConnectFailure
-from module.link.link import Handler, OcppLink
+from module.link.link import OcppLink
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
 from module.v16.transaction_policy import V16TransactionPolicy
@@ -113,14 +113,9 @@ class ChargePoint:
     def _register(self, profile: Profile[Any]) -> None:
         service = self.services[profile.name]
         for operation in profile.operations:
-            self.link.register_handler(operation.action, self._handler(operation, service))
+            self.link.register_handler(operation.action, functools.partial(operation.handle, service))
         for message, trigger in profile.triggers.items():
             self.context.triggers[message] = functools.partial(trigger, service)
-
-    def _handler(self, operation: Operation[Any], service: Service) -> Handler:
-        async def handle(request: dict[str, Any]) -> dict[str, Any] | Reply:
-            return await operation.handle(service, request)
-        return handle
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, boot_reason: str | None = None) -> None:
