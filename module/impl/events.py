@@ -62,7 +62,9 @@ class FrameworkEvents:
                       {"validation_result": validation_result(id_tag_info), "connector_id": connector_id})
 
     def security_event(self, event_type: str, info: str | None, critical: bool) -> None:
-        value: dict[str, Any] = {"type": event_type, "critical": critical}
+        """Type and info only, as EVerest's OCPP module publishes it (whether it is critical decided only where
+        it went: the CSMS and the security log)."""
+        value: dict[str, Any] = {"type": event_type}
         if info:
             value["info"] = info
         self._publish("main", "security_event", value)
