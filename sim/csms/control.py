@@ -81,8 +81,7 @@ PURPOSES = ["TxDefaultProfile", "TxProfile", "ChargePointMaxProfile"]
 
 def charging_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """SetChargingProfile with one limit from now on (an Absolute profile starting now)."""
-    now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    schedule = {"chargingRateUnit": args.unit, "startSchedule": now,
+    schedule = {"chargingRateUnit": args.unit, "startSchedule": _in_minutes(0),
                 "chargingSchedulePeriod": [{"startPeriod": 0, "limit": args.limit}],
                 **_optional(duration=args.duration)}
     profile = {"chargingProfileId": args.id, "stackLevel": args.stack_level, "chargingProfilePurpose": args.purpose,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from module.core.connector_status import Event, Status
+from module.core.connector_status import Event
 from module.core.context import CoreContext
 from module.core.error_mapping import RaisedError, to_error_info
 from module.core.inputs import SessionEvent
@@ -57,6 +57,3 @@ class ConnectorStatusService(ServiceBase):
 
     def trigger(self, connector_id: int | None) -> None:
         self._notifier.trigger(connector_id)
-
-    def status(self, connector_id: int) -> Status:
-        return self._notifier.status(connector_id)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 from module.clock import wait_for
-from module.core.context import CoreContext
+from module.core.context import CoreContext, command
 from module.core.profile import ServiceBase
-
-log = logging.getLogger(__name__)
 
 
 class RegistrationService(ServiceBase):
@@ -61,10 +58,7 @@ class RegistrationService(ServiceBase):
             await self._set_time(response["currentTime"])
 
     async def _set_time(self, timestamp: str) -> None:
-        try:
-            await self._ctx.ports.system.set_system_time(timestamp)
-        except Exception as error:
-            log.warning("setting the system time failed: %s", error)
+        await command("set_system_time", self._ctx.ports.system.set_system_time(timestamp), False)
 
     async def _heartbeat_loop(self) -> None:
         await self._ctx.queue.registration.wait_accepted()

@@ -76,13 +76,11 @@ class RemoteControlService(ServiceBase):
     async def _provide(self, id_tag: str, connector_id: int | None, prevalidated: bool,
                        parent_id_tag: str | None = None) -> bool:
         """The idTag goes to the charger's auth module as a token from the CSMS."""
-        try:
+        async def provide() -> bool:
             await self._ctx.ports.auth.provide_token(id_tag, [connector_id] if connector_id else None, prevalidated,
                                                      parent_id_tag)
-        except Exception as error:
-            log.warning("command provide_token failed: %s: %s", type(error).__name__, error)
-            return False
-        return True
+            return True
+        return await command("provide_token", provide(), False)
 
     async def remote_stop(self, transaction_id: int) -> bool:
         for connector_id, transaction in list(self._transactions.manager.active.items()):
@@ -130,11 +128,8 @@ class RemoteControlService(ServiceBase):
             request["message_id"] = payload["messageId"]
         if payload.get("data") is not None:
             request["data"] = payload["data"]
-        try:
-            answer = await self._ctx.ports.data_transfer.data_transfer(request)
-        except Exception as error:
-            log.warning("command data_transfer failed: %s: %s", type(error).__name__, error)
-            return {"status": "Rejected"}
+        answer = await command("data_transfer", self._ctx.ports.data_transfer.data_transfer(request),
+                               {"status": "Rejected"})
         if answer is None:
             return {"status": "UnknownVendorId"}
         response = {"status": answer.get("status", "Rejected")}

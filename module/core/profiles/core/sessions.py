@@ -9,7 +9,7 @@ import logging
 
 from module.core.clock_aligned import run_clock_aligned
 from module.core.connector_status import Event
-from module.core.context import CoreContext, RunningTransaction
+from module.core.context import CoreContext, RunningTransaction, command
 from module.core.inputs import Reading, SessionEvent
 from module.core.meter_values import Measurement, energy_wh, has_energy
 from module.core.profile import ServiceBase
@@ -129,10 +129,7 @@ class TransactionService(ServiceBase):
         if event.reason != "EVDisconnected":
             self._ctx.notifier.handle(connector_id, Event.TRANSACTION_STOPPED_AND_USER_ACTION_REQUIRED)
         elif self._ctx.cfg.get("UnlockConnectorOnEVSideDisconnect"):
-            try:
-                await self._ctx.ports.evse.force_unlock(connector_id)
-            except Exception as error:
-                log.warning("unlock after EV-side disconnect on connector %s failed: %s", connector_id, error)
+            await command("force_unlock", self._ctx.ports.evse.force_unlock(connector_id), False)
 
     def on_reading(self, connector_id: int, reading: Reading) -> None:
         """A power meter reading; SoC and offered limits of the previous measurement carry over."""

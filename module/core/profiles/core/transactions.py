@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from module.clock import Clock, monotonic_clock
+from module.core.context import command
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import EventPort, EvsePort
 from module.core.profiles.core.meter_journal import MeterJournal
@@ -239,15 +240,9 @@ class TransactionManager:
 
     async def _deauthorize(self, connector_id: int) -> None:
         """Pause at once; stop with DeAuthorized when StopTransactionOnInvalidId says so, even if pausing failed."""
-        try:
-            await self._evse.pause_charging(connector_id)
-        except Exception as error:
-            log.warning("pause after a refused idTag on connector %s failed: %s", connector_id, error)
+        await command("pause_charging", self._evse.pause_charging(connector_id), False)
         if self._stop_on_invalid_id():
-            try:
-                await self._evse.stop_transaction(connector_id, "DeAuthorized")
-            except Exception as error:
-                log.warning("DeAuthorized stop on connector %s failed: %s", connector_id, error)
+            await command("stop_transaction", self._evse.stop_transaction(connector_id, "DeAuthorized"), False)
 
     async def on_stop_result(self, session_id: str | None, request: dict[str, Any],
                              response: dict[str, Any] | None) -> None:
