@@ -316,7 +316,13 @@ class Module:
     async def _wait_complete(self, startup: _Startup, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        asked_again = False
         while startup.missing():
+            if not asked_again and startup.values and self.topics.config_response(self.id) not in startup.values:
+                # a retained definition came: the manager is up and subscribed, so a request made before it was
+                # (a standalone module started with the manager) is answered now instead of after the timeout
+                self._publish(self.topics.config_request(), env.get_config_request(self.id))
+                asked_again = True
             startup.changed.clear()
             remaining = deadline - loop.time()
             if remaining <= 0:
