@@ -1,8 +1,8 @@
 """One OCPP module with N EVSEs over a real Mosquitto: start-up, all N starting at once, metering at 1 Hz.
 
 Run: .venv/bin/python bench/scale.py [--evses 2,16,64,128] [--duration 20] [--intervals 10,1] [--baseline REV]
-[--profile FILE]. The real manager and OCPP module run as in tests/e2e (harness.py); the e2e probe plays N EVSE
-managers, and the scenario is tests/e2e/fleet.py's. Per N and MeterValueSampleInterval it prints:
+[--profile FILE] [--validate-schema]. The real manager and OCPP module run as in tests/e2e (harness.py); the
+e2e probe plays N EVSE managers, and the scenario is tests/e2e/fleet.py's. Per N and MeterValueSampleInterval it prints:
 
 - boot: manager started -> BootNotification received by the CSMS;
 - start p50 / p99: every EVSE publishes TransactionStarted in the same loop turn; each one's publish -> the CSMS
@@ -17,7 +17,8 @@ managers, and the scenario is tests/e2e/fleet.py's. Per N and MeterValueSampleIn
 files exported into a temporary folder), and prints each figure's ratio to it. The probe and the CSMS run in
 this process for both. Each figure is the median of `--repeat` runs (the turns alternate run by run), as one run
 on a shared machine swings by 1.5x. `--profile FILE` dumps a cProfile of the OCPP module (the last run of this
-tree) to FILE.
+tree) to FILE. `--validate-schema` turns on the framework setting that checks every var and command against its
+interface schema (off by default, in EVerest too; the e2e tests turn it on).
 """
 
 from __future__ import annotations
@@ -105,13 +106,15 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
 
 
-async def run_once(repo: Path, evses: int, interval: int, duration: float, profile: Path | None) -> Figures:
+async def run_once(repo: Path, evses: int, interval: int, duration: float, profile: Path | None,
+                   validate_schema: bool) -> Figures:
     """One charger with `evses` EVSEs: boot, all start at once, `duration` s of metering, all stop."""
     broker = PrivateBroker().start()
     try:
         with tempfile.TemporaryDirectory() as folder:
             async with LocalCsms() as csms:
                 charger = ChargerUnderTest(Path(folder), broker, csms, repo=repo, evse_count=evses,
+                                           validate_schema=validate_schema,
                                            user_config={"Core": {"MeterValueSampleInterval": interval}})
                 try:
                     return await _scenario(charger, interval, duration, _profile_env(Path(folder), profile))
@@ -187,6 +190,8 @@ async def main() -> None:
     parser.add_argument("--baseline", metavar="REV", help="git revision to compare with, run in turns")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (the median is shown)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="cProfile output of the OCPP module")
+    parser.add_argument("--validate-schema", action="store_true",
+                        help="the framework's validate_schema setting on (the tests' setting; off by default)")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         baseline = export(options.baseline, Path(folder)) if options.baseline else None
@@ -199,10 +204,13 @@ async def main() -> None:
                 base_runs, runs = [], []
                 for turn in range(options.repeat):
                     if baseline is not None and turn % 2 == 0:
-                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None))
-                    runs.append(await run_once(ROOT, evses, interval, options.duration, options.profile))
+                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None,
+                                                        options.validate_schema))
+                    runs.append(await run_once(ROOT, evses, interval, options.duration, options.profile,
+                                             options.validate_schema))
                     if baseline is not None and turn % 2 == 1:
-                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None))
+                        base_runs.append(await run_once(baseline, evses, interval, options.duration, None,
+                                                        options.validate_schema))
                 base = median(base_runs) if base_runs else None
                 if base is not None:
                     print(row(f"N={evses} base", base, None))

@@ -47,6 +47,9 @@ class ChargerUnderTest:
     """The checkout whose manager and OCPP module run (bench/scale.py compares against another revision)."""
     evse_count: int = 2
     """EVSEs the probe plays (evse_1..evse_N, wired to the OCPP module in that order)."""
+    validate_schema: bool = True
+    """The framework setting: every command and var checked against its interface schema (off by default in
+    EVerest and here; on in the tests, so that a wrong shape fails them)."""
     manager: subprocess.Popen | None = None
 
     @property
@@ -65,7 +68,7 @@ class ChargerUnderTest:
         probe = "probe"
         run_config = {
             "settings": {"mqtt_broker_host": self.broker.host, "mqtt_broker_port": self.broker.port,
-                         "validate_schema": True},
+                         "validate_schema": self.validate_schema},
             "active_modules": {
                 "ocpp": {"module": "OCPP", "config_module": ocpp_options, "connections": {
                     "evse_manager": [{"module_id": probe, "implementation_id": evse_impl(n)}
