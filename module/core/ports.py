@@ -38,38 +38,56 @@ class SystemPort(Protocol):
 
 @dataclass(frozen=True)
 class FirmwareDownload:
-    """UpdateFirmware as the core hands it on: `retries` counts the attempts after the first, as in OCPP."""
+    """UpdateFirmware, or the security extension's SignedUpdateFirmware, as the core hands it on: `retries` counts
+    the attempts after the first, as in OCPP. A signed update carries the CSMS's request id, the signing
+    certificate (PEM) and the signature (base64) the system module checks the downloaded file against."""
 
     location: str
     retrieve_date: str
     retries: int | None = None
     retry_interval: int | None = None
+    request_id: int | None = None
+    install_date: str | None = None
+    signing_certificate: str | None = None
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
 class DiagnosticsUpload:
-    """GetDiagnostics as the core hands it on: `retries` as in FirmwareDownload, the log window as sent."""
+    """GetDiagnostics, or the security extension's GetLog (with its request id and a log type: DiagnosticsLog or
+    SecurityLog), as the core hands it on: `retries` as in FirmwareDownload, the log window as sent."""
 
     location: str
     retries: int | None = None
     retry_interval: int | None = None
     start_time: str | None = None
     stop_time: str | None = None
+    request_id: int | None = None
+    log_type: str = "DiagnosticsLog"
+
+
+@dataclass(frozen=True)
+class UploadStarted:
+    """The system module's answer to a log upload: Accepted, Rejected or AcceptedCanceled (a running upload was
+    cancelled for this one), and the name of the file it uploads."""
+
+    status: str
+    file_name: str | None = None
 
 
 class FirmwarePort(Protocol):
     """The system module's file transfers: firmware download and installation, diagnostics upload."""
 
-    async def update_firmware(self, request: FirmwareDownload) -> bool:
-        """True when the system module took the update on."""
+    async def update_firmware(self, request: FirmwareDownload) -> str:
+        """The system module's answer: Accepted, Rejected, AcceptedCanceled (a running update was cancelled for
+        this one), InvalidCertificate or RevokedCertificate."""
         ...
 
     async def allow_firmware_installation(self) -> None:
         """The connectors are out of service: a downloaded firmware may be installed now."""
         ...
 
-    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
-        """The name of the file the system module will upload; None when it uploads none."""
+    async def upload_logs(self, request: DiagnosticsUpload) -> UploadStarted:
         ...
 
 
@@ -137,6 +155,11 @@ class SecurityPort(Protocol):
 
     async def signed_by_csms_root(self, certificate: str) -> bool:
         """The certificate (PEM) is signed by an installed CSMS root (AdditionalRootCertificateCheck)."""
+        ...
+
+    async def verify_firmware_signing_certificate(self, certificate: str) -> str:
+        """evse_security's verdict on a firmware signing certificate (PEM) against the installed manufacturer
+        roots: Valid, or why not (Expired, IssuerNotFound, InvalidSignature, InvalidChain, Unknown)."""
         ...
 
     async def installed_certificates(self, certificate_type: str) -> list[dict[str, Any]]:

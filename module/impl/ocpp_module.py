@@ -25,9 +25,12 @@ from module.core.context import SchedulePublishing
 from module.core.error_mapping import RaisedError
 from module.core.ports import Ports
 from module.core.profiles import firmware, profile_names
+from module.core.profiles import security as security_profile
 from module.core.profiles.core.security_events import is_critical, within_limits
 from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.firmware.statuses import UNSIGNED_REQUEST_ID
+from module.core.profiles.security.service import SecurityService
 from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.impl import auth_validator, data_transfer, main, ocpp_generic
@@ -197,16 +200,27 @@ class OcppModule:
         await self._deliver_status(var, request_id, status)
 
     async def _deliver_status(self, var: str, request_id: int, status: str) -> None:
+        """By request id: UpdateFirmware / GetDiagnostics have none (-1) and belong to FirmwareManagement, the
+        others to the security extension's SignedUpdateFirmware / GetLog."""
         charge_point = self.charge_point
-        service = charge_point.services.get(firmware.PROFILE.name) if charge_point else None
         if charge_point is None or not charge_point.running:
             log.info("system %s %s dropped: the OCPP side is stopped", var, status)
-        elif not isinstance(service, FirmwareService):
+            return
+        if request_id != UNSIGNED_REQUEST_ID:
+            security = charge_point.services[security_profile.PROFILE.name]
+            assert isinstance(security, SecurityService)
+            if var == "firmware_update_status":
+                await security.transfers.on_firmware_status(request_id, status)
+            else:
+                await security.transfers.on_log_status(request_id, status)
+            return
+        service = charge_point.services.get(firmware.PROFILE.name)
+        if not isinstance(service, FirmwareService):
             log.info("system %s %s dropped: FirmwareManagement is not in SupportedFeatureProfiles", var, status)
         elif var == "firmware_update_status":
-            await service.on_firmware_status(request_id, status)
+            await service.on_firmware_status(status)
         else:
-            await service.on_log_status(request_id, status)
+            await service.on_log_status(status)
 
     # -- start-up after GlobalReady ---------------------------------------------------------------------------
     async def on_ready(self) -> None:

@@ -1,5 +1,5 @@
 """OCPP 1.6 transactional messages: StartTransaction, MeterValues, StopTransaction, SecurityEventNotification and
-the firmware and diagnostics status notifications.
+the firmware, diagnostics and log status notifications (the security extension's signed ones too).
 
 Until the CSMS answers StartTransaction, a transaction's messages carry a local negative placeholder id; the
 answer's transactionId is written into every queued message of the session in the same disk write that removes
@@ -28,7 +28,8 @@ class V16TransactionPolicy:
     """The 1.6 rules over the transactions table (`store`), which the core reads for recovery and ids."""
 
     transactional_actions = frozenset({START, STOP, METER_VALUES, "SecurityEventNotification",
-                                       "FirmwareStatusNotification", "DiagnosticsStatusNotification"})
+                                       "FirmwareStatusNotification", "DiagnosticsStatusNotification",
+                                       "SignedFirmwareStatusNotification", "LogStatusNotification"})
     """Firmware and diagnostics statuses ride here too (libocpp sends them on the normal lane, dropped while
     offline): a CSMS that never learns DownloadFailed or Installed waits for ever, and these are few."""
     thinnable_action = METER_VALUES

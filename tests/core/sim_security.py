@@ -5,6 +5,7 @@ of that PKI (its server certificate, its root to sign charge point certificates 
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import inspect
 import ipaddress
@@ -14,6 +15,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from module.impl.requirements.security import SecurityModule
 from sim.EvseSecurity import pki
@@ -174,3 +176,31 @@ class PlainOrTls:
             pass
         finally:
             writer.close()
+
+
+class FirmwareSigner:
+    """A manufacturer's firmware signing: its root (what InstallCertificate ManufacturerRootCertificate installs)
+    and a signing certificate issued by it, or by an unrelated root with `trusted=False`."""
+
+    def __init__(self, *, trusted: bool = True) -> None:
+        root_key = pki.new_key()
+        self.root = pki.issue(pki.name("Manufacturer Root", "Maker"), root_key, None, root_key, 365, ca=True)
+        self._key = pki.new_key()
+        issuer, issuer_key = self.root, root_key
+        if not trusted:
+            other_key = pki.new_key()
+            issuer = pki.issue(pki.name("Someone Else", "Other"), other_key, None, other_key, 365, ca=True)
+            issuer_key = other_key
+        self.certificate = pki.issue(pki.name("Firmware Signing", "Maker"), self._key, issuer, issuer_key, 365)
+
+    @property
+    def root_pem(self) -> str:
+        return self.root.public_bytes(serialization.Encoding.PEM).decode()
+
+    @property
+    def certificate_pem(self) -> str:
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    def sign(self, firmware: bytes) -> str:
+        """The base64 SHA-256 ECDSA signature SignedUpdateFirmware carries."""
+        return base64.b64encode(self._key.sign(firmware, ec.ECDSA(hashes.SHA256()))).decode()

@@ -19,10 +19,12 @@ from module.config.loader import load_config
 from module.core.charge_point import ChargePoint
 from module.core.context import SchedulePublishing
 from module.core.inputs import BootInfo, SessionEvent
-from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports
+from module.core.ports import CompositeSchedule, DiagnosticsUpload, FirmwareDownload, Ports, UploadStarted
 from module.core.profiles import profile_names
 from module.core.profiles.core.security_log import SecurityLog
 from module.core.profiles.firmware.service import FirmwareService
+from module.core.profiles.firmware.statuses import UNSIGNED_REQUEST_ID
+from module.core.profiles.security.service import SecurityService
 from module.core.profiles.security.tls_rules import tls_rules
 from module.core.timestamps import utc_now
 from module.link.link import OcppLink
@@ -80,7 +82,9 @@ class SimCharger:
     """When set, the reservation module answers every reserve_now with it."""
     reservations: dict[int, Reservation] = field(default_factory=dict)
     _expiry: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-    firmware_accepted: bool = True
+    firmware_answer: str = "Accepted"
+    """What the system module answers update_firmware."""
+    log_answer: str = "Accepted"
     log_file_name: str | None = "diagnostics-cp1.tar.gz"
     charge_point: ChargePoint | None = None
     evses: dict[int, SimEvse] = field(default_factory=dict)
@@ -160,30 +164,42 @@ class SimCharger:
         return True
 
     # -- FirmwarePort, and the system module's status vars -----------------------------------------------------
-    async def update_firmware(self, request: FirmwareDownload) -> bool:
+    async def update_firmware(self, request: FirmwareDownload) -> str:
         self._record("update_firmware", request)
-        return self.firmware_accepted
+        return self.firmware_answer
 
     async def allow_firmware_installation(self) -> None:
         self._record("allow_firmware_installation")
 
-    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
+    async def upload_logs(self, request: DiagnosticsUpload) -> UploadStarted:
         self._record("upload_logs", request)
-        return self.log_file_name
+        return UploadStarted(self.log_answer, self.log_file_name)
 
-    async def firmware_status(self, status: str, request_id: int = -1) -> None:
-        """The system module reports a firmware_update_status."""
-        assert self.charge_point is not None
-        service = self.charge_point.services["FirmwareManagement"]
-        assert isinstance(service, FirmwareService)
-        await service.on_firmware_status(request_id, status)
+    async def firmware_status(self, status: str, request_id: int = UNSIGNED_REQUEST_ID) -> None:
+        """The system module reports a firmware_update_status; routed by request id as the module does."""
+        if request_id == UNSIGNED_REQUEST_ID:
+            await self._firmware_service().on_firmware_status(status)
+        else:
+            await self._security_service().transfers.on_firmware_status(request_id, status)
 
-    async def log_status(self, status: str, request_id: int = -1) -> None:
+    async def log_status(self, status: str, request_id: int = UNSIGNED_REQUEST_ID) -> None:
         """The system module reports a log_status."""
+        if request_id == UNSIGNED_REQUEST_ID:
+            await self._firmware_service().on_log_status(status)
+        else:
+            await self._security_service().transfers.on_log_status(request_id, status)
+
+    def _firmware_service(self) -> FirmwareService:
         assert self.charge_point is not None
         service = self.charge_point.services["FirmwareManagement"]
         assert isinstance(service, FirmwareService)
-        await service.on_log_status(request_id, status)
+        return service
+
+    def _security_service(self) -> SecurityService:
+        assert self.charge_point is not None
+        service = self.charge_point.services["Security"]
+        assert isinstance(service, SecurityService)
+        return service
 
     # -- AuthPort / DataTransferPort ----------------------------------------------------------------------------
     async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,

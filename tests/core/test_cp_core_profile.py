@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from sim.csms.replies import CsmsCallError
 from sim.csms.server import LocalCsms
 from tests.core.station import station
 
@@ -217,13 +216,6 @@ async def test_tc_055_cs_trigger_message_rejected(tmp_path: Path, csms: LocalCsm
     async with station(tmp_path, csms) as cp:
         answer = await cp.call("TriggerMessage", {"requestedMessage": "StatusNotification", "connectorId": 5})
         assert answer == {"status": "Rejected"}
-
-
-async def test_profiles_not_registered_answer_not_supported(tmp_path: Path, csms: LocalCsms) -> None:
-    async with station(tmp_path, csms) as cp:
-        with pytest.raises(CsmsCallError) as refused:
-            await cp.call("GetLog", {"logType": "SecurityLog", "requestId": 1, "log": {"remoteLocation": "ftp://x"}})
-        assert refused.value.code == "NotSupported"
 
 
 async def test_critical_security_event_goes_to_the_csms(tmp_path: Path, csms: LocalCsms) -> None:

@@ -130,8 +130,6 @@ async def test_extended_trigger_message_follows_trigger_message_rules(tmp_path: 
         await csms.wait_for("Heartbeat", after_index=mark)
         assert await csms.call(CP_ID, "ExtendedTriggerMessage",
                                {"requestedMessage": "StatusNotification", "connectorId": 9}) == {"status": "Rejected"}
-        assert await csms.call(CP_ID, "ExtendedTriggerMessage", {"requestedMessage": "LogStatusNotification"}) == \
-            {"status": "NotImplemented"}
         mark = csms.mark()
         assert await csms.call(CP_ID, "ExtendedTriggerMessage",
                                {"requestedMessage": "StatusNotification", "connectorId": 1}) == {"status": "Accepted"}

@@ -135,8 +135,7 @@ async def test_invalid_messages_event_once_per_connection(tmp_path: Path, csms: 
             with pytest.raises(CsmsCallError):
                 await csms.call(CP_ID, "ChangeConfiguration", {"key": "HeartbeatInterval"}, validate=False)
         with pytest.raises(CsmsCallError):
-            await csms.call(CP_ID, "GetLog", {"log": {"remoteLocation": "ftp://x"}, "logType": "SecurityLog",
-                                              "requestId": 1})
+            await csms.call(CP_ID, "GetVariables", {"getVariableData": []}, validate=False)  # an OCPP 2.0.1 action
         event = await csms.wait_for("SecurityEventNotification", lambda p: p["type"] == "InvalidMessages")
         assert event["techInfo"].startswith("ChangeConfiguration: ")
         assert [args[0] for args in security_events(st)] == ["InvalidMessages"]

@@ -89,6 +89,10 @@ class SecurityModule:
                                                             "certificate_types": ["CSMS"]})
         return bool(result == "Valid")
 
+    async def verify_firmware_signing_certificate(self, certificate: str) -> str:
+        return str(await self._command("verify_certificate", {"certificate_chain": certificate,
+                                                              "certificate_types": ["MF"]}))
+
     async def installed_certificates(self, certificate_type: str) -> list[dict[str, Any]]:
         result = await self._command("get_installed_certificates",
                                      {"certificate_types": [INSTALLED_TYPES[certificate_type]]})

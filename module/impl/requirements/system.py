@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from framework.module import Module
-from module.core.ports import DiagnosticsUpload, FirmwareDownload
+from module.core.ports import DiagnosticsUpload, FirmwareDownload, UploadStarted
 from module.core.profiles.firmware.statuses import UNSIGNED_REQUEST_ID
 from module.impl.requirements.command import call
 
@@ -45,24 +45,24 @@ class SystemModule:
         return str(await call(self._system, "get_boot_reason", {}))
 
     # -- FirmwarePort -----------------------------------------------------------------------------------------
-    async def update_firmware(self, request: FirmwareDownload) -> bool:
-        update: dict[str, Any] = _present(request_id=UNSIGNED_REQUEST_ID, location=request.location,
-                                          retrieve_timestamp=request.retrieve_date,
-                                          retries=attempts(request.retries),
-                                          retry_interval_s=request.retry_interval)
-        return str(await call(self._system, "update_firmware", {"firmware_update_request": update})) == "Accepted"
+    async def update_firmware(self, request: FirmwareDownload) -> str:
+        update: dict[str, Any] = _present(
+            request_id=UNSIGNED_REQUEST_ID if request.request_id is None else request.request_id,
+            location=request.location, retrieve_timestamp=request.retrieve_date,
+            install_timestamp=request.install_date, signing_certificate=request.signing_certificate,
+            signature=request.signature, retries=attempts(request.retries), retry_interval_s=request.retry_interval)
+        return str(await call(self._system, "update_firmware", {"firmware_update_request": update}))
 
     async def allow_firmware_installation(self) -> None:
         await call(self._system, "allow_firmware_installation", {})
 
-    async def upload_logs(self, request: DiagnosticsUpload) -> str | None:
-        upload = _present(request_id=UNSIGNED_REQUEST_ID, location=request.location, type="DiagnosticsLog",
-                          retries=attempts(request.retries), retry_interval_s=request.retry_interval,
-                          oldest_timestamp=request.start_time, latest_timestamp=request.stop_time)
+    async def upload_logs(self, request: DiagnosticsUpload) -> UploadStarted:
+        upload = _present(request_id=UNSIGNED_REQUEST_ID if request.request_id is None else request.request_id,
+                          location=request.location, type=request.log_type, retries=attempts(request.retries),
+                          retry_interval_s=request.retry_interval, oldest_timestamp=request.start_time,
+                          latest_timestamp=request.stop_time)
         answer = await call(self._system, "upload_logs", {"upload_logs_request": upload})
-        if answer.get("upload_logs_status") not in ("Accepted", "AcceptedCanceled"):
-            return None
-        return answer.get("file_name") or None
+        return UploadStarted(str(answer.get("upload_logs_status")), answer.get("file_name") or None)
 
 
 def _present(**fields: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The OCPP 1.6 Security whitepaper: security profiles at run time, certificates through the charger's store,
-ExtendedTriggerMessage. Not a SupportedFeatureProfiles value, so always on and never advertised."""
+ExtendedTriggerMessage, GetLog and SignedUpdateFirmware. Not a SupportedFeatureProfiles value, so always on and
+never advertised."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from module.core.profiles.security import (
     delete_certificate,
     extended_trigger_message,
     get_installed_certificate_ids,
+    get_log,
     install_certificate,
+    signed_update_firmware,
 )
 from module.core.profiles.security.service import SecurityService
 
@@ -18,6 +21,6 @@ PROFILE: Profile[SecurityService] = Profile(
     make_service=SecurityService,
     operations=tuple(Operation(module.ACTION, module.handle) for module in (
         certificate_signed, delete_certificate, extended_trigger_message, get_installed_certificate_ids,
-        install_certificate)),
+        install_certificate, get_log, signed_update_firmware)),
     advertised=False,
 )

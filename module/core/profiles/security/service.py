@@ -1,6 +1,6 @@
 """The Security whitepaper's state on the charge point: the security profile in use and its changes at run time,
-the AuthorizationKey and CentralSystemURI reconnects, the certificate store (through SecurityPort) and the charge
-point certificate's renewal."""
+the AuthorizationKey and CentralSystemURI reconnects, the certificate store (through SecurityPort), the charge
+point certificate's renewal, and the signed firmware and log transfers (signed_transfers.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,19 @@ import logging
 from typing import Any
 
 from module.core.context import CoreContext, command
+from module.core.inputs import SessionEvent
 from module.core.profile import Reply, ServiceBase
 from module.core.profiles.core.security_events import SecurityEventService
+from module.core.profiles.firmware.statuses import LOG, SIGNED_FIRMWARE
 from module.core.profiles.remote_trigger.service import trigger_reply
+from module.core.profiles.security.signed_transfers import SignedTransfers
 
 log = logging.getLogger(__name__)
 
-EXTENDED_TRIGGERS = ("BootNotification", "LogStatusNotification", "FirmwareStatusNotification", "Heartbeat",
-                     "MeterValues", "StatusNotification")
-"""What ExtendedTriggerMessage may ask of the other profiles' triggers (besides SignChargePointCertificate)."""
+EXTENDED_TRIGGERS = ("BootNotification", "Heartbeat", "MeterValues", "StatusNotification")
+"""What ExtendedTriggerMessage may ask of the other profiles' triggers. Its FirmwareStatusNotification and
+LogStatusNotification are the security extension's (SignedFirmwareStatusNotification, LogStatusNotification of
+GetLog), and SignChargePointCertificate is this service's."""
 CSMS_ROOT = "CentralSystemRootCertificate"
 RENEWAL_CHECK_S = 3600
 """How often the charge point certificate's remaining validity is looked at (while profile 3 uses it)."""
@@ -32,6 +36,7 @@ class SecurityService(ServiceBase):
     def __init__(self, ctx: CoreContext) -> None:
         self._ctx = ctx
         self.events = SecurityEventService(ctx)
+        self.transfers = SignedTransfers(ctx, self.events)
         ctx.configuration_changes["SecurityProfile"] = self.change_security_profile
         ctx.configuration_changes["AuthorizationKey"] = self.change_authorization_key
         self._unsubscribe = [ctx.cfg.on_change("CentralSystemURI", self._central_system_uri_changed)]
@@ -44,8 +49,10 @@ class SecurityService(ServiceBase):
 
     async def start(self) -> None:
         self._renewal = asyncio.ensure_future(self._watch_expiry())
+        await self.transfers.start()
 
     async def stop(self) -> None:
+        await self.transfers.stop()
         if self._renewal is not None:
             self._renewal.cancel()
             await asyncio.gather(self._renewal, return_exceptions=True)
@@ -53,6 +60,12 @@ class SecurityService(ServiceBase):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+
+    async def on_session_event(self, connector_id: int, event: SessionEvent) -> None:
+        await self.transfers.on_session_event(event)
+
+    def take_over(self, previous: SecurityService) -> None:
+        self.transfers.take_over(previous.transfers)
 
     # -- failed connections ---------------------------------------------------------------------------------
     def _report_once(self, event_type: str | None, detail: str) -> None:
@@ -245,6 +258,8 @@ class SecurityService(ServiceBase):
         """TriggerMessage's rules over what the other profiles send, and SignChargePointCertificate."""
         triggers = {name: send for name, send in self._ctx.triggers.items() if name in EXTENDED_TRIGGERS}
         triggers["SignChargePointCertificate"] = lambda _connector_id: self.sign_certificate()
+        triggers["FirmwareStatusNotification"] = lambda _connector_id: self.transfers.trigger(SIGNED_FIRMWARE)
+        triggers["LogStatusNotification"] = lambda _connector_id: self.transfers.trigger(LOG)
         return trigger_reply(self._ctx, triggers, requested, connector_id)
 
 
