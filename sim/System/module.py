@@ -1,11 +1,14 @@
 """System: the boot reason across restarts, resets recorded, and real firmware and log transfers.
 
 UpdateFirmware: the file is downloaded over FTP, HTTP or HTTPS with the request's attempts (the interface's
-`retries` counts every attempt) and interval; then the module waits for allow_firmware_installation (the OCPP
-module first takes the connectors out of service), "installs" it (a file starting with BAD_FIRMWARE_MARKER fails),
-records it and reboots the simulated charger: the next boot reason is FirmwareUpdate and the module exits with the
-manager's REBOOT_EXIT_STATUS, so the manager starts every module again. Upload of logs: a tar.gz of the files
-`log_paths` names goes up by FTP, HTTP PUT or HTTP multipart POST.
+`retries` counts every attempt) and interval; a signed update's file is then checked against the signature with
+the signing certificate's key (SignatureVerified, or InvalidSignature and nothing installed); then the module
+waits for allow_firmware_installation (the OCPP module first takes the connectors out of service) and for the
+install time if one was given, "installs" it (a file starting with BAD_FIRMWARE_MARKER fails), records it and
+reboots the simulated charger: the next boot reason is FirmwareUpdate and the module exits with the manager's
+REBOOT_EXIT_STATUS, so the manager starts every module again. A new update while one downloads cancels it
+(AcceptedCanceled); while one installs it is Rejected. Upload of logs: a tar.gz of the files `log_paths` names
+(a SecurityLog request: of `security_log_path`) goes up by FTP, HTTP PUT or HTTP multipart POST.
 
 Transfers under way are kept in the state file: after a power cut (kill -9) a download or upload starts again
 from its first attempt, and an installation that was cut is reported InstallationFailed.
@@ -14,6 +17,7 @@ from its first attempt, and an installation that was cut is reported Installatio
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import logging
@@ -26,6 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from framework.manager import REBOOT_EXIT_STATUS
 from framework.module import Module
+from sim.EvseSecurity import pki
 from sim.System.logs import archive_logs
 from sim.System.transfers import TransferError, download, safe_url, upload
 
@@ -84,6 +89,7 @@ class System:
         self.state = SystemState(Path(config["state_file"] or temp / f"system-{mod.id}.json"))
         self.work_dir = Path(config["work_dir"] or temp / f"system-{mod.id}")
         self.log_paths = [Path(path) for path in config["log_paths"].split(",") if path.strip()]
+        self.security_log_paths = [Path(config["security_log_path"])] if config["security_log_path"] else []
         self.http_upload_method = config["http_upload_method"]
         self.timeout = float(config["transfer_timeout_s"])
         self.default_retry_interval = float(config["default_retry_interval_s"])
@@ -141,12 +147,16 @@ class System:
     # ------------------------------------------------------------ firmware
     def update_firmware(self, args: dict) -> str:
         request = args["firmware_update_request"]
+        status = "Accepted"
         if self._running(FIRMWARE_JOB):
-            log.info("firmware update from %s refused: another one runs", safe_url(request["location"]))
-            return "Rejected"
+            if (self.state.jobs.get(FIRMWARE_JOB) or {}).get("installing"):
+                log.info("firmware update from %s refused: another one installs", safe_url(request["location"]))
+                return "Rejected"
+            log.info("firmware update from %s cancels the one under way", safe_url(request["location"]))
+            status = "AcceptedCanceled"
         self.state.set_job(FIRMWARE_JOB, {"request": request})
         self._run(FIRMWARE_JOB, self._update_firmware(request))
-        return "Accepted"
+        return status
 
     def allow_firmware_installation(self, args: dict) -> None:
         log.info("firmware installation allowed")
@@ -172,8 +182,20 @@ class System:
             self.state.set_job(FIRMWARE_JOB, None)
             return
         await self._firmware_status(request_id, "Downloaded")
+        if request.get("signature") is not None:
+            if not _signature_valid(target.read_bytes(), request.get("signing_certificate", ""),
+                                    request["signature"]):
+                log.warning("%s: the signature does not match the file", target.name)
+                self.state.set_job(FIRMWARE_JOB, None)
+                await self._firmware_status(request_id, "InvalidSignature")
+                return
+            await self._firmware_status(request_id, "SignatureVerified")
         await self._install_allowed.wait()
         self.state.set_job(FIRMWARE_JOB, {"request": request, "installing": True})
+        delay = _seconds_until(request.get("install_timestamp"))
+        if delay > 0:
+            await self._firmware_status(request_id, "InstallScheduled")
+            await asyncio.sleep(delay)
         await self._firmware_status(request_id, "Installing")
         firmware = target.read_bytes()
         if firmware.startswith(BAD_FIRMWARE_MARKER):
@@ -193,7 +215,8 @@ class System:
     def upload_logs(self, args: dict) -> dict:
         request = args["upload_logs_request"]
         status = "AcceptedCanceled" if self._running(UPLOAD_JOB) else "Accepted"
-        file_name = f"diagnostics-{self.mod.id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+        kind = "security-log" if request.get("type") == "SecurityLog" else "diagnostics"
+        file_name = f"{kind}-{self.mod.id}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
         self.state.set_job(UPLOAD_JOB, {"request": request, "file_name": file_name})
         self._run(UPLOAD_JOB, self._upload_logs(request, file_name))
         return {"upload_logs_status": status, "file_name": file_name}
@@ -206,7 +229,8 @@ class System:
         request_id = request.get("request_id", -1)
         archive = self.work_dir / file_name
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(archive_logs, self.log_paths, archive, request.get("oldest_timestamp"),
+        sources = self.security_log_paths if request.get("type") == "SecurityLog" else self.log_paths
+        await asyncio.to_thread(archive_logs, sources, archive, request.get("oldest_timestamp"),
                                 request.get("latest_timestamp"))
         if await self._attempts(request, lambda: self._log_status(request_id, "Uploading"),
                                 lambda: upload(request["location"], archive, self.timeout,
@@ -244,6 +268,15 @@ def _seconds_until(timestamp: str | None) -> float:
         return 0.0
     at = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     return max(0.0, (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() - datetime.now(UTC).timestamp())
+
+
+def _signature_valid(firmware: bytes, certificate_pem: str, signature: str) -> bool:
+    """The base64 SHA-256 signature of the file, made with the signing certificate's key."""
+    try:
+        certificate = pki.load_chain(certificate_pem)[0]
+        return pki.verify_signature(firmware, certificate, base64.b64decode(signature, validate=True))
+    except (ValueError, IndexError):
+        return False
 
 
 def _file_name(url: str, default: str) -> str:

@@ -85,7 +85,8 @@ class StateFolder:
             "ocpp": {"ChargePointConfigPath": str(BASE_OCPP_CONFIG), "UserConfigPath": str(self.user_config),
                      "DatabasePath": str(self.charger / "db"), "MessageLogPath": str(self.charger / "logs")},
             "system": {"state_file": str(self.charger / "system.json"), "work_dir": str(self.charger / "system"),
-                       "log_paths": f"{self.charger / 'logs'},{self.manager_log}"},
+                       "log_paths": f"{self.charger / 'logs'},{self.manager_log}",
+                       "security_log_path": str(self.charger / "logs" / "security.log")},
             "auth": {"reservations_file": str(self.charger / "reservations.json")},
             "evse_security": {"certs_dir": str(self.charger / "certs")},
         }

@@ -92,7 +92,8 @@ class ChargerUnderTest:
                 {"module_id": "system", "implementation_id": "main"}]
             run_config["active_modules"]["system"] = {"module": "System", "config_module": {
                 "state_file": str(self.workdir / "system.json"), "work_dir": str(self.workdir / "system"),
-                "log_paths": f"{self.workdir / 'logs'},{self.workdir / 'manager.log'}", **self.system}}
+                "log_paths": f"{self.workdir / 'logs'},{self.workdir / 'manager.log'}",
+                "security_log_path": str(self.workdir / "logs" / "security.log"), **self.system}}
         if self.security is not None:
             run_config["active_modules"]["ocpp"]["connections"]["security"] = [
                 {"module_id": "security", "implementation_id": "main"}]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
 import tarfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,9 @@ import pytest
 from sim.EvseSecurity import pki
 from sim.file_server import FtpFileServer, HttpFileServer
 from sim.System.logs import archive_logs
+from sim.System.module import System
 from sim.System.transfers import TransferError, download, upload
+from tests.core.sim_security import FirmwareSigner
 
 FIRMWARE = b"firmware 2.0\n" * 100
 
@@ -99,3 +103,68 @@ def test_diagnostics_archive_holds_the_logs_written_since_the_start_time(tmp_pat
     with tarfile.open(target) as tar:
         assert sorted(tar.getnames()) == sorted([*names, "diagnostics.json"])
         assert tar.extractfile("logs/sessions/s1.log").read() == b"new too\n"  # type: ignore[union-attr]
+
+
+class _Published:
+    """What System uses of its framework module: its config and publish."""
+
+    def __init__(self, folder: Path) -> None:
+        self.id = "system"
+        self.config = {"state_file": str(folder / "system.json"), "work_dir": str(folder / "work"), "log_paths": "",
+                       "security_log_path": "", "http_upload_method": "PUT", "transfer_timeout_s": 5,
+                       "default_retry_interval_s": 1, "ca_file": ""}
+        self.statuses: list[tuple[int, str]] = []
+        self.changed = asyncio.Event()
+
+    async def publish(self, impl: str, var: str, value: dict) -> None:
+        self.statuses.append((value["request_id"], value[var]))
+        self.changed.set()
+
+    async def until(self, request_id: int, status: str) -> None:
+        while (request_id, status) not in self.statuses:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), 5)
+
+
+async def test_a_new_update_cancels_a_download_but_not_an_installation(tmp_path: Path,
+                                                                        http_files: HttpFileServer) -> None:
+    (http_files.root / "held").mkdir()
+    (http_files.root / "held" / "fw.bin").write_bytes(FIRMWARE)
+    (http_files.root / "fw.bin").write_bytes(FIRMWARE)
+    mod = _Published(tmp_path)
+    system = System(mod)  # type: ignore[arg-type]
+    try:
+        first = {"request_id": 1, "location": http_files.url + "held/fw.bin"}
+        assert system.update_firmware({"firmware_update_request": first}) == "Accepted"
+        await mod.until(1, "Downloading")
+        later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+        second = {"request_id": 2, "location": http_files.url + "fw.bin", "install_timestamp": later}
+        assert system.update_firmware({"firmware_update_request": second}) == "AcceptedCanceled"
+        await mod.until(2, "Downloaded")  # waits for allow_firmware_installation now
+        system.allow_firmware_installation({})
+        await mod.until(2, "InstallScheduled")
+        third = {"request_id": 3, "location": http_files.url + "fw.bin"}
+        assert system.update_firmware({"firmware_update_request": third}) == "Rejected"
+        assert [status for request_id, status in mod.statuses if request_id == 1] == ["Downloading"]
+        assert not any(request_id == 3 for request_id, _ in mod.statuses)
+    finally:
+        http_files.release()
+        await system.close()
+
+
+async def test_a_signed_firmware_is_installed_only_with_a_matching_signature(tmp_path: Path,
+                                                                              http_files: HttpFileServer) -> None:
+    (http_files.root / "fw.bin").write_bytes(FIRMWARE)
+    signer = FirmwareSigner()
+    mod = _Published(tmp_path)
+    system = System(mod)  # type: ignore[arg-type]
+    try:
+        for request_id, signed in ((1, b"another file"), (2, FIRMWARE)):
+            system.update_firmware({"firmware_update_request": {
+                "request_id": request_id, "location": http_files.url + "fw.bin",
+                "signing_certificate": signer.certificate_pem, "signature": signer.sign(signed)}})
+            await mod.until(request_id, "InvalidSignature" if request_id == 1 else "SignatureVerified")
+        assert [status for request_id, status in mod.statuses if request_id == 1] == [
+            "Downloading", "Downloaded", "InvalidSignature"]
+    finally:
+        await system.close()
