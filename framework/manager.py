@@ -53,7 +53,10 @@ ROOT_MODULE_NAME = "OCPP"
 STOP_GRACE_SECONDS = 3.0
 REBOOT_EXIT_STATUS = 75
 """A module exiting with this status reboots the system (a simulated System module after a firmware update):
-the manager stops every module it started and starts them all again; standalone ones keep running and ready."""
+the manager stops every module it started and starts them all again; standalone ones keep running and ready.
+This manager tells its children the status in EV_REBOOT_EXIT_STATUS; EVerest's manager has no such restart (it
+stops everything when a module exits), so a module without that variable must not exit to reboot."""
+REBOOT_ENV = "EV_REBOOT_EXIT_STATUS"
 log = logging.getLogger("manager")
 
 
@@ -297,6 +300,7 @@ class Manager:
             env["EV_MQTT_BROKER_PORT"] = str(address.port)
         if self.config.validate_schema:
             env["EV_VALIDATE_SCHEMA"] = "1"
+        env[REBOOT_ENV] = str(REBOOT_EXIT_STATUS)
         roots = dict.fromkeys([str(home.search_root), str(REPO_ROOT)])
         env["PYTHONPATH"] = os.pathsep.join([*roots, *filter(None, [os.environ.get("PYTHONPATH")])])
         return env

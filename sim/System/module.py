@@ -5,10 +5,11 @@ UpdateFirmware: the file is downloaded over FTP, HTTP or HTTPS with the request'
 the signing certificate's key (SignatureVerified, or InvalidSignature and nothing installed); then the module
 waits for allow_firmware_installation (the OCPP module first takes the connectors out of service) and for the
 install time if one was given, "installs" it (a file starting with BAD_FIRMWARE_MARKER fails), records it and
-reboots the simulated charger: the next boot reason is FirmwareUpdate and the module exits with the manager's
-REBOOT_EXIT_STATUS, so the manager starts every module again. A new update while one downloads cancels it
-(AcceptedCanceled); while one installs it is Rejected. Upload of logs: a tar.gz of the files `log_paths` names
-(a SecurityLog request: of `security_log_path`) goes up by FTP, HTTP PUT or HTTP multipart POST.
+reboots the simulated charger: the next boot reason is FirmwareUpdate and the module exits with the status the
+project's manager gives in EV_REBOOT_EXIT_STATUS, so the manager starts every module again (under EVerest's
+manager, which has no such restart, it reports Installed without a reboot). A new update while one downloads
+cancels it (AcceptedCanceled); while one installs it is Rejected. Upload of logs: a tar.gz of the files
+`log_paths` names (a SecurityLog request: of `security_log_path`) goes up by FTP, HTTP PUT or HTTP multipart POST.
 
 Transfers under way are kept in the state file: after a power cut (kill -9) a download or upload starts again
 from its first attempt, and an installation that was cut is reported InstallationFailed.
@@ -21,6 +22,7 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
@@ -28,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from framework.manager import REBOOT_EXIT_STATUS
+from framework.manager import REBOOT_ENV
 from framework.module import Module
 from sim.EvseSecurity import pki
 from sim.System.logs import archive_logs
@@ -95,6 +97,9 @@ class System:
         self.default_retry_interval = float(config["default_retry_interval_s"])
         self.ca_file = config["ca_file"] or None
         self.rebooting = asyncio.Event()
+        reboot = os.environ.get(REBOOT_ENV)
+        self.reboot_exit_status = int(reboot) if reboot else None
+        """Set by this project's manager, which restarts every module when one exits with it."""
         self._install_allowed = asyncio.Event()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -205,8 +210,14 @@ class System:
             return
         self.state.installed.append({"location": safe_url(request["location"]), "size": len(firmware),
                                      "sha256": hashlib.sha256(firmware).hexdigest(), "installed_at": now()})
-        self.state.next_boot_reason = "FirmwareUpdate"
+        if self.reboot_exit_status is not None:
+            self.state.next_boot_reason = "FirmwareUpdate"
         self.state.set_job(FIRMWARE_JOB, None)
+        if self.reboot_exit_status is None:
+            # EVerest's manager stops every module when one exits: installed in place, no reboot
+            await self._firmware_status(request_id, "Installed")
+            log.warning("firmware %s installed (no reboot: the manager cannot restart the modules)", target.name)
+            return
         await self._firmware_status(request_id, "InstallRebooting")
         log.warning("firmware %s installed: rebooting", target.name)
         self.rebooting.set()
@@ -271,10 +282,12 @@ def _seconds_until(timestamp: str | None) -> float:
 
 
 def _signature_valid(firmware: bytes, certificate_pem: str, signature: str) -> bool:
-    """The base64 SHA-256 signature of the file, made with the signing certificate's key."""
+    """The base64 SHA-256 signature of the file, made with the signing certificate's key (the base64 text may be
+    wrapped in lines, as a PEM-style signature file is)."""
     try:
         certificate = pki.load_chain(certificate_pem)[0]
-        return pki.verify_signature(firmware, certificate, base64.b64decode(signature, validate=True))
+        return pki.verify_signature(firmware, certificate, base64.b64decode("".join(signature.split()),
+                                                                            validate=True))
     except (ValueError, IndexError):
         return False
 
@@ -284,7 +297,7 @@ def _file_name(url: str, default: str) -> str:
 
 
 async def main() -> int:
-    """Runs until stopped (0) or until an installed firmware reboots the charger (REBOOT_EXIT_STATUS)."""
+    """Runs until stopped (0) or until an installed firmware reboots the charger (EV_REBOOT_EXIT_STATUS)."""
     mod = await Module.connect()
     system = System(mod)
     system.register()
@@ -299,5 +312,5 @@ async def main() -> int:
             waiting.cancel()
         await system.close()
         await mod.close()
-    return REBOOT_EXIT_STATUS if system.rebooting.is_set() else 0
+    return system.reboot_exit_status if system.rebooting.is_set() and system.reboot_exit_status else 0
 

@@ -202,5 +202,7 @@ class FirmwareSigner:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode()
 
     def sign(self, firmware: bytes) -> str:
-        """The base64 SHA-256 ECDSA signature SignedUpdateFirmware carries."""
-        return base64.b64encode(self._key.sign(firmware, ec.ECDSA(hashes.SHA256()))).decode()
+        """The base64 SHA-256 ECDSA signature SignedUpdateFirmware carries, in 64-character lines as a signature
+        file holds it (EVerest's tests send such a file as it is)."""
+        text = base64.b64encode(self._key.sign(firmware, ec.ECDSA(hashes.SHA256()))).decode()
+        return "\n".join(text[i:i + 64] for i in range(0, len(text), 64)) + "\n"
