@@ -222,7 +222,8 @@ KEYS: tuple[KeySpec, ...] = (
     _key("SupportedCiphers12", INTL, ARR, RO, "OpenSSL cipher list for TLS 1.2.",
          default=["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "AES128-GCM-SHA256",
                   "AES256-GCM-SHA384"]),
-    _key("SupportedCiphers13", INTL, ARR, RO, "OpenSSL cipher suites for TLS 1.3.",
+    _key("SupportedCiphers13", INTL, ARR, RO, "TLS 1.3 cipher suites; kept for file compatibility, no effect: "
+         "Python's ssl cannot restrict TLS 1.3 suites, OpenSSL's defaults apply.",
          default=["TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"]),
     _key("UseTPM", INTL, BOOL, RO, "CSMS client key lives in a TPM.", default=False),
     _key("UseTPMSeccLeafCertificate", INTL, BOOL, RO, "SECC leaf key lives in a TPM.", default=False),

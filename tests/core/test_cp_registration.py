@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from module.core.timestamps import utc_text
 from sim.csms.server import LocalCsms
 from tests.core.station import station
 
@@ -71,3 +73,20 @@ async def test_rejected_sends_nothing_but_the_next_boot(tmp_path: Path, csms: Lo
         actions = [r.action for r in csms.messages if r.direction == "in" and r.kind == "CALL"]
         assert actions[:2] == ["BootNotification", "BootNotification"]
         await csms.wait_for("SecurityEventNotification")
+
+
+async def test_a_large_clock_step_from_the_csms_is_a_setting_system_time_event(tmp_path: Path,
+                                                                              csms: LocalCsms) -> None:
+    """Every Heartbeat answer sets the clock; only one that moves it by more than CLOCK_STEP_EVENT_S is reported."""
+    async with station(tmp_path, csms) as cp:
+        mark = csms.mark()
+        assert await csms.trigger_message("Heartbeat") == {"status": "Accepted"}
+        await cp.charger.wait_called("set_system_time", 2)  # boot, then this heartbeat
+        two_hours_ahead = utc_text(datetime.now(UTC) + timedelta(hours=2))
+        csms.set_handler("Heartbeat", lambda payload, cp_id: {"currentTime": two_hours_ahead})
+        assert await csms.trigger_message("Heartbeat") == {"status": "Accepted"}
+        event = await csms.wait_for("SecurityEventNotification", lambda p: p["type"] == "SettingSystemTime",
+                                    after_index=mark)
+        assert event["techInfo"] in (f"clock set to {two_hours_ahead} (+{seconds} s)" for seconds in (7199, 7200))
+        assert [p["type"] for p in csms.payloads("SecurityEventNotification", after_index=mark)] == [
+            "SettingSystemTime"]

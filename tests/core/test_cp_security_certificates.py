@@ -153,3 +153,32 @@ async def test_additional_root_certificate_check_needs_the_new_root_signed_by_th
         assert await install(csms, CSMS_ROOT, new_root_pem("Unrelated Root")) == "Rejected"
         assert await install(csms, CSMS_ROOT, cross_signed_root_pem(st.security, "Next CSMS Root")) == "Accepted"
         assert await install(csms, MF_ROOT, new_root_pem("Manufacturer Root")) == "Accepted"
+
+
+async def test_sign_certificate_is_repeated_until_certificate_signed_comes(tmp_path: Path, csms: LocalCsms) -> None:
+    """CertSigningWaitMinimum 10 s and CertSigningRepeatTimes 2: SignCertificate again after 10 s, then after 20 s
+    more, then no more; a CertificateSigned ends the repeats."""
+    config = {"Security": {"CpoName": "Test CPO"},
+              "PnC": {"CertSigningWaitMinimum": 10, "CertSigningRepeatTimes": 2, "ISO15118PnCEnabled": False,
+                      "ContractValidationOffline": False}}
+    async with station(tmp_path, csms, config=config) as st:
+        mark = csms.mark()
+        assert await csms.call(CP_ID, "ExtendedTriggerMessage",
+                               {"requestedMessage": "SignChargePointCertificate"}) == {"status": "Accepted"}
+        await csms.wait_for("SignCertificate", after_index=mark)
+        for wait in (10, 20):
+            await st.clock.sleeper_until(st.clock.monotonic() + wait)
+            st.clock.advance(wait)
+            count = len(csms.payloads("SignCertificate", after_index=mark)) + 1
+            await csms.wait_for("SignCertificate", lambda _p, n=count: len(
+                csms.payloads("SignCertificate", after_index=mark)) >= n, after_index=mark)
+        assert len(csms.payloads("SignCertificate", after_index=mark)) == 3
+        assert st.clock.monotonic() + 40 not in st.clock.pending()  # the repeats are used up
+
+        mark = csms.mark()
+        await csms.call(CP_ID, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"})
+        request = await csms.wait_for("SignCertificate", after_index=mark)
+        await st.clock.sleeper_until(st.clock.monotonic() + 10)
+        chain = st.security.sign(request["csr"])
+        assert await csms.call(CP_ID, "CertificateSigned", {"certificateChain": chain}) == {"status": "Accepted"}
+        assert st.clock.monotonic() + 10 not in st.clock.pending()  # no repeat once the certificate came

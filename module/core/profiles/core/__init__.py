@@ -47,11 +47,11 @@ class CoreServices:
     def create(cls, ctx: CoreContext) -> CoreServices:
         authorization = AuthorizationService(ctx)
         transactions = TransactionService(ctx, remember_id_tag=authorization.remember)
-        return cls(ctx=ctx, registration=RegistrationService(ctx), connectors=ConnectorStatusService(ctx),
-                   authorization=authorization, transactions=transactions,
+        security = SecurityEventService(ctx)
+        return cls(ctx=ctx, registration=RegistrationService(ctx, security),
+                   connectors=ConnectorStatusService(ctx), authorization=authorization, transactions=transactions,
                    availability=AvailabilityService(ctx, transactions.running),
-                   remote=RemoteControlService(ctx, transactions, authorization.validate),
-                   security=SecurityEventService(ctx))
+                   remote=RemoteControlService(ctx, transactions, authorization.validate), security=security)
 
     def _all(self) -> tuple[Any, ...]:
         return (self.registration, self.connectors, self.authorization, self.transactions, self.availability,

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from module.clock import wait_for
 from module.core.context import CoreContext, command
 from module.core.profile import ServiceBase
+from module.core.profiles.core.security_events import SecurityEventService
+from module.core.timestamps import parse_time
+
+CLOCK_STEP_EVENT_S = 60.0
+"""A time from the CSMS that moves the charger's clock by more than this is a SettingSystemTime security event;
+smaller corrections (every heartbeat makes one) are not, or each heartbeat would send a critical event."""
 
 
 class RegistrationService(ServiceBase):
     """Owns the heartbeat timer; the boot loop itself is the queue's (nothing else may go out before it)."""
 
-    def __init__(self, ctx: CoreContext) -> None:
+    def __init__(self, ctx: CoreContext, security: SecurityEventService) -> None:
         self._ctx = ctx
+        self._security = security
         self._interval_changed = asyncio.Event()
         self._heartbeat: asyncio.Task[None] | None = None
         self._unsubscribe = ctx.cfg.on_change("HeartbeatInterval", lambda *_: self._interval_changed.set())
@@ -58,7 +66,13 @@ class RegistrationService(ServiceBase):
             await self._set_time(response["currentTime"])
 
     async def _set_time(self, timestamp: str) -> None:
-        await command("set_system_time", self._ctx.ports.system.set_system_time(timestamp), False)
+        """The system module sets the charger's clock to the CSMS's; a large step is a security event."""
+        csms_time = parse_time(timestamp)
+        step = (csms_time - datetime.now(UTC)).total_seconds() if csms_time is not None else 0.0
+        if not await command("set_system_time", self._ctx.ports.system.set_system_time(timestamp), False):
+            return
+        if abs(step) > CLOCK_STEP_EVENT_S:
+            await self._security.report("SettingSystemTime", f"clock set to {timestamp} ({step:+.0f} s)")
 
     async def _heartbeat_loop(self) -> None:
         await self._ctx.queue.registration.wait_accepted()

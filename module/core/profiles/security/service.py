@@ -42,6 +42,7 @@ class SecurityService(ServiceBase):
         self._unsubscribe = [ctx.cfg.on_change("CentralSystemURI", self._central_system_uri_changed)]
         self._reported: set[str] = set()
         self._renewal: asyncio.Task[None] | None = None
+        self._signing_retries: asyncio.Future[None] | None = None
         assert ctx.link_control is not None, "the charge point wires link_control before making services"
         ctx.link_control.on_failure(self._report_once)
         ctx.link_control.on_invalid_message(lambda what: self._report_once("InvalidMessages", what))
@@ -53,6 +54,7 @@ class SecurityService(ServiceBase):
 
     async def stop(self) -> None:
         await self.transfers.stop()
+        self._stop_signing_retries()
         if self._renewal is not None:
             self._renewal.cancel()
             await asyncio.gather(self._renewal, return_exceptions=True)
@@ -203,12 +205,20 @@ class SecurityService(ServiceBase):
         return {"status": "Accepted", "certificateHashData": found}
 
     async def sign_certificate(self) -> None:
-        """SignCertificate.req with a new CSR for the charge point certificate (organization CpoName)."""
+        """SignCertificate.req with a new CSR; while no CertificateSigned comes, sent again after
+        CertSigningWaitMinimum seconds, the wait doubling each time, at most CertSigningRepeatTimes times."""
+        self._stop_signing_retries()
+        if await self._send_sign_certificate():
+            self._signing_retries = asyncio.ensure_future(self._retry_signing())
+
+    async def _send_sign_certificate(self) -> bool:
+        """SignCertificate.req with a new CSR for the charge point certificate (organization CpoName); True when
+        the CSMS accepted it."""
         cfg = self._ctx.cfg
         organization = cfg.get("CpoName") or cfg.get("SeccLeafSubjectOrganization")
         if not organization:
             log.warning("no SignCertificate: CpoName is not set")
-            return
+            return False
         common_name = cfg.get("SeccLeafSubjectCommonName") or cfg.get("ChargeBoxSerialNumber") or \
             cfg.get("ChargePointId")
         csr = await command("generate_certificate_signing_request", self._ctx.ports.security
@@ -216,14 +226,31 @@ class SecurityService(ServiceBase):
                                                          cfg.get("SeccLeafSubjectCountry") or ""), None)
         if csr is None:
             log.warning("no SignCertificate: the certificate store made no CSR")
-            return
+            return False
         answer = await self._ctx.send("SignCertificate", {"csr": csr}, triggered=True)
-        if answer is not None and answer.get("status") != "Accepted":
-            log.warning("the CSMS rejected SignCertificate")
+        if answer is None or answer.get("status") != "Accepted":
+            log.warning("the CSMS did not accept SignCertificate")
+            return False
+        return True
+
+    async def _retry_signing(self) -> None:
+        wait = self._ctx.cfg.get("CertSigningWaitMinimum") or 0
+        repeat = self._ctx.cfg.get("CertSigningRepeatTimes") or 0
+        for attempt in range(repeat if wait > 0 else 0):
+            await self._ctx.clock.sleep(wait * 2 ** attempt)
+            log.info("no CertificateSigned after SignCertificate: sending it again (%d of %d)", attempt + 1, repeat)
+            if not await self._send_sign_certificate():
+                return
+
+    def _stop_signing_retries(self) -> None:
+        if self._signing_retries is not None:
+            self._signing_retries.cancel()
+            self._signing_retries = None
 
     async def certificate_signed(self, chain: str) -> Reply:
         """Checked (CertificateSignedMaxChainSize, then the store verifies chain and key) and installed; the next
         profile 3 connection uses it, at once when profile 3 is in use. Refused: InvalidChargePointCertificate."""
+        self._stop_signing_retries()
         maximum = self._ctx.cfg.get("CertificateSignedMaxChainSize")
         if maximum is not None and len(chain) > maximum:
             result = f"chain of {len(chain)} characters, CertificateSignedMaxChainSize {maximum}"
