@@ -142,3 +142,33 @@ async def test_authorization_online_then_cache_offline(tmp_path: Path, csms: Loc
         assert (await authorization.validate("CARD1"))["status"] == "Accepted"
         assert (await authorization.validate("UNKNOWN"))["status"] == "Invalid"
         assert [p["idTag"] for p in csms.payloads("Authorize")] == ["CARD1", "BLOCKED"]
+
+
+async def test_max_energy_on_invalid_id_lets_that_much_energy_flow_before_pausing(tmp_path: Path,
+                                                                                  csms: LocalCsms) -> None:
+    """StopTransactionOnInvalidId false and MaxEnergyOnInvalidId 500: a transaction whose idTag the CSMS refuses
+    keeps charging until 500 Wh were delivered in it, then it is paused (not stopped)."""
+    csms.set_id_tag("STOLEN", "Invalid")
+    config = {"Core": {"StopTransactionOnInvalidId": False, "MaxEnergyOnInvalidId": 500}}
+    async with station(tmp_path, csms, config=config) as cp:
+        await cp.charger.plug_in(1)
+        await cp.charger.start(1, "STOLEN")
+        await csms.wait_for_transaction()
+        await cp.charger.wait_published("validate_result_update")
+        cp.charger.draw(1, 300)
+        await cp.charge_point.core.transactions.trigger_meter_values(1)
+        await csms.wait_for("MeterValues")  # a round trip later: a refused id would have been paused by now
+        assert cp.charger.called("pause_charging") == []
+        cp.charger.draw(1, 250)
+        assert await cp.charger.wait_called("pause_charging") == [(1,)]
+        assert cp.charger.called("stop_transaction") == []
+
+
+async def test_without_max_energy_on_invalid_id_a_refused_id_pauses_at_once(tmp_path: Path,
+                                                                           csms: LocalCsms) -> None:
+    csms.set_id_tag("STOLEN", "Invalid")
+    async with station(tmp_path, csms, config={"Core": {"StopTransactionOnInvalidId": False}}) as cp:
+        await cp.charger.plug_in(1)
+        await cp.charger.start(1, "STOLEN")
+        assert await cp.charger.wait_called("pause_charging") == [(1,)]
+        assert cp.charger.called("stop_transaction") == []

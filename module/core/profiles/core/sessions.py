@@ -29,7 +29,8 @@ class TransactionService(ServiceBase):
         self.manager = TransactionManager(
             ctx.queue, ctx.transaction_store, ctx.ports.evse, ctx.ports.events, self._meter_settings,
             stop_on_invalid_id=lambda: bool(ctx.cfg.get("StopTransactionOnInvalidId")),
-            remember_id_tag=remember_id_tag, spawn=ctx.spawn, clock=ctx.clock)
+            remember_id_tag=remember_id_tag, spawn=ctx.spawn, clock=ctx.clock,
+            max_energy_on_invalid_id=lambda: ctx.cfg.get("MaxEnergyOnInvalidId"))
         ctx.queue.on_transactional_result("StartTransaction", self.manager.on_start_result)
         ctx.queue.on_transactional_result("StopTransaction", self.manager.on_stop_result)
         self.resumed_sessions: set[str] = set()

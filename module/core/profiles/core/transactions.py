@@ -66,13 +66,17 @@ class TransactionManager:
     def __init__(self, queue: TransactionQueue, store: TransactionStore, evse: EvsePort,
                  events: EventPort, meter_settings: Callable[[], MeterSettings],
                  stop_on_invalid_id: Callable[[], bool], remember_id_tag: RememberIdTag,
-                 spawn: Callable[[Awaitable[Any]], None], clock: Clock = monotonic_clock) -> None:
+                 spawn: Callable[[Awaitable[Any]], None], clock: Clock = monotonic_clock,
+                 max_energy_on_invalid_id: Callable[[], int | None] = lambda: None) -> None:
         self._queue = queue
         self._store = store
         self._evse = evse
         self._events = events
         self._meter_settings = meter_settings
         self._stop_on_invalid_id = stop_on_invalid_id
+        self._max_energy_on_invalid_id = max_energy_on_invalid_id
+        self._energy_caps: dict[str, float] = {}
+        """Session -> meter register (Wh) at which a transaction whose idTag the CSMS refused is paused."""
         self._remember_id_tag = remember_id_tag
         self._spawn = spawn
         self._clock = clock
@@ -87,7 +91,13 @@ class TransactionManager:
         self.measurements[connector_id] = measurement
         transaction = self.active.get(connector_id)
         if transaction is not None:
-            self.journal.note(transaction.session_id, energy_wh(measurement.powermeter), utc_now())
+            energy = energy_wh(measurement.powermeter)
+            self.journal.note(transaction.session_id, energy, utc_now())
+            cap = self._energy_caps.get(transaction.session_id)
+            if cap is not None and energy >= cap:
+                del self._energy_caps[transaction.session_id]
+                log.info("transaction %s: MaxEnergyOnInvalidId reached, pausing", transaction.transaction_id)
+                self._spawn(command("pause_charging", self._evse.pause_charging(connector_id), False))
 
     def meter_value(self, connector_id: int, measurands: list[str], context: str) -> dict[str, Any] | None:
         measurement = self.measurements.get(connector_id)
@@ -207,6 +217,7 @@ class TransactionManager:
             payload["transactionData"] = transaction.stop_data
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
+        self._energy_caps.pop(transaction.session_id, None)
         self.journal.forget(transaction.session_id)
         self._events.transaction_event("Ended", transaction.connector_id, transaction.session_id,
                                        transaction.transaction_id if transaction.transaction_id > 0 else None)
@@ -231,18 +242,29 @@ class TransactionManager:
         self._events.transaction_event_response("Started", connector_id, session_id, transaction_id, info)
         if info.get("parentIdTag"):
             self._events.validate_result_update(connector_id, info)
-        still_running = transaction is not None and self.active.get(connector_id) is transaction
-        if info.get("status") != "Accepted" and still_running:
+        if info.get("status") != "Accepted" and transaction is not None and \
+                self.active.get(connector_id) is transaction:
             log.info("CSMS did not accept the idTag of transaction %s (%s)", transaction_id, info.get("status"))
             self._events.validate_result_update(connector_id, info)
             # Run apart from the queue's result callback so that slow EVSE commands never hold up the lane.
-            self._spawn(self._deauthorize(connector_id))
+            self._spawn(self._deauthorize(transaction))
 
-    async def _deauthorize(self, connector_id: int) -> None:
-        """Pause at once; stop with DeAuthorized when StopTransactionOnInvalidId says so, even if pausing failed."""
-        await command("pause_charging", self._evse.pause_charging(connector_id), False)
+    async def _deauthorize(self, transaction: Transaction) -> None:
+        """Stop with DeAuthorized when StopTransactionOnInvalidId says so (paused first, even if pausing failed).
+        Else the transaction stays without energy: paused at once, or with MaxEnergyOnInvalidId once that many Wh
+        were delivered in it (OCPP 1.6 section 9.1)."""
+        connector_id = transaction.connector_id
         if self._stop_on_invalid_id():
+            await command("pause_charging", self._evse.pause_charging(connector_id), False)
             await command("stop_transaction", self._evse.stop_transaction(connector_id, "DeAuthorized"), False)
+            return
+        allowance = self._max_energy_on_invalid_id()
+        measurement = self.measurements.get(connector_id)
+        if allowance and (measurement is None or
+                          energy_wh(measurement.powermeter) < transaction.meter_start + allowance):
+            self._energy_caps[transaction.session_id] = transaction.meter_start + allowance
+            return
+        await command("pause_charging", self._evse.pause_charging(connector_id), False)
 
     async def on_stop_result(self, session_id: str | None, request: dict[str, Any],
                              response: dict[str, Any] | None) -> None:
