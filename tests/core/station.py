@@ -75,6 +75,8 @@ class SimCharger:
     commands: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     published: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
     reset_allowed: bool = True
+    reset_failures: int = 0
+    """How many reset commands fail before one works."""
     unlock_works: bool = True
     set_available_works: bool = True
     data_transfer_answer: dict[str, Any] | None = None
@@ -158,6 +160,9 @@ class SimCharger:
 
     async def reset(self, reset_type: str) -> None:
         self._record("reset", reset_type)
+        if self.reset_failures:
+            self.reset_failures -= 1
+            raise RuntimeError("the system module could not reset")
 
     async def set_system_time(self, timestamp: str) -> bool:
         self._record("set_system_time", timestamp)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from module.core.profiles.core.remote_control import RESET_RETRY_S
 from sim.csms.server import LocalCsms
 from tests.core.station import station
 
@@ -112,6 +113,19 @@ async def test_tc_015_cs_hard_reset_with_transaction(tmp_path: Path, csms: Local
         stop = await csms.wait_for("StopTransaction")
         assert stop["reason"] == "HardReset"
         assert await cp.charger.wait_called("reset") == [("Hard",)]
+
+
+async def test_a_failed_reset_is_tried_again_reset_retries_times(tmp_path: Path, csms: LocalCsms) -> None:
+    async with station(tmp_path, csms, config={"Core": {"ResetRetries": 2}}) as cp:
+        cp.charger.reset_failures = 5  # never works
+        assert await cp.call("Reset", {"type": "Soft"}) == {"status": "Accepted"}
+        await cp.charger.wait_called("reset")
+        for count in (2, 3):
+            await cp.clock.sleeper_until(cp.clock.monotonic() + RESET_RETRY_S)
+            cp.clock.advance(RESET_RETRY_S)
+            await cp.charger.wait_called("reset", count)
+        assert cp.clock.monotonic() + RESET_RETRY_S not in cp.clock.pending()  # no fourth attempt
+        assert len(cp.charger.called("reset")) == 3  # the first attempt and two retries
 
 
 async def test_reset_rejected_when_the_system_refuses(tmp_path: Path, csms: LocalCsms) -> None:

@@ -17,6 +17,9 @@ from module.queue.message_queue import Offline
 
 log = logging.getLogger(__name__)
 
+RESET_RETRY_S = 5.0
+"""Between the attempts of a reset the system module failed."""
+
 _CANNOT_START = {Status.UNAVAILABLE, Status.FAULTED, Status.FINISHING}
 _FREE_FOR_TOKEN = {"NotReserved", "ReservedForToken"}
 _GROUP_DECIDES = "ReservedForOtherTokenAndHasParentToken"
@@ -119,7 +122,22 @@ class RemoteControlService(ServiceBase):
         if self._ctx.reset_stop_delay:
             await self._ctx.clock.sleep(self._ctx.reset_stop_delay)
         await self._ctx.stop_charge_point()
-        await command("reset", self._ctx.ports.system.reset(reset_type), None)
+        await self._reset_system(reset_type)
+
+    async def _reset_system(self, reset_type: str) -> None:
+        """The system module's reset command; one that fails is tried again ResetRetries times, RESET_RETRY_S
+        apart (OCPP 1.6: the number of times to retry an unsuccessful reset)."""
+        retries = self._ctx.cfg.get("ResetRetries") or 0
+        for attempt in range(retries + 1):
+            if attempt:
+                await self._ctx.clock.sleep(RESET_RETRY_S)
+            try:
+                await self._ctx.ports.system.reset(reset_type)
+                return
+            except Exception as error:
+                log.warning("reset attempt %d of %d failed: %s: %s", attempt + 1, retries + 1,
+                            type(error).__name__, error)
+        log.critical("the system module did not reset the charger after %d attempts", retries + 1)
 
     # -- DataTransfer -------------------------------------------------------------------------------------------
     async def data_transfer_from_csms(self, payload: dict[str, Any]) -> dict[str, Any]:
