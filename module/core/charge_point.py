@@ -43,6 +43,7 @@ def queue_settings(cfg: ChargePointConfig, resume_delay: float) -> QueueSettings
         transaction_message_attempts=cfg.get("TransactionMessageAttempts"),
         transaction_message_retry_interval=cfg.get("TransactionMessageRetryInterval"),
         queue_all_messages=bool(cfg.get("QueueAllMessages")),
+        discard_for_queueing=frozenset(cfg.get("MessageTypesDiscardForQueueing") or ()),
         message_queue_size_threshold=cfg.get("MessageQueueSizeThreshold"),
         message_queue_resume_delay=resume_delay,
     )

@@ -308,6 +308,7 @@ class OcppModule:
             central_system_uri=cfg.get("CentralSystemURI"), charge_point_id=cfg.get("ChargePointId"),
             security_profile=profile, authorization_key=cfg.get("AuthorizationKey"),
             ping_interval=cfg.get("WebSocketPingInterval") or 0, pong_timeout=cfg.get("WebsocketPongTimeout") or 5,
+            ping_payload=cfg.get("WebsocketPingPayload") or "", host_name=cfg.get("HostName"),
             retry_backoff_wait_minimum=_configured(cfg.get("RetryBackoffWaitMinimum"), 3),
             retry_backoff_random_range=_configured(cfg.get("RetryBackoffRandomRange"), 10),
             retry_backoff_repeat_times=_configured(cfg.get("RetryBackoffRepeatTimes"), 3),

@@ -80,6 +80,8 @@ async def open_connection(settings: LinkSettings, spec: ProtocolSpec) -> ClientC
     headers: dict[str, str] = {}
     if settings.security_profile in (1, 2):
         headers["Authorization"] = basic_auth_header(settings.charge_point_id, settings.authorization_key or "")
+    if settings.host_name:
+        headers["User-Host"] = settings.host_name
     try:
         context = tls_context(settings) if settings.security_profile >= 2 else None
     except (OSError, ssl.SSLError) as exc:

@@ -416,7 +416,7 @@ class OcppLink:
             except TimeoutError:
                 pass
             try:
-                pong = await ws.ping()
+                pong = await ws.ping(self._settings.ping_payload.encode())
                 await asyncio.wait_for(pong, self._settings.pong_timeout)
             except ConnectionClosed:
                 return

@@ -35,6 +35,8 @@ class LinkSettings:
     allow_wildcards: bool = False                # VerifyCsmsAllowWildcards: a *.domain name may match the host
     ping_interval: float = 0.0                   # WebSocketPingInterval, 0 = no pings
     pong_timeout: float = 5.0                    # WebsocketPongTimeout
+    ping_payload: str = "hello there"            # WebsocketPingPayload (at most 125 bytes, a control frame's limit)
+    host_name: str | None = None                 # HostName: sent as the User-Host handshake header, as libocpp does
     retry_backoff_wait_minimum: float = 3.0      # RetryBackoffWaitMinimum (s)
     retry_backoff_random_range: float = 10.0     # RetryBackoffRandomRange (s)
     retry_backoff_repeat_times: int = 5          # RetryBackoffRepeatTimes

@@ -63,6 +63,8 @@ class QueueSettings:
     transaction_message_attempts: int = 3
     transaction_message_retry_interval: float = 60.0
     queue_all_messages: bool = False
+    discard_for_queueing: frozenset[str] = frozenset()
+    """MessageTypesDiscardForQueueing: actions never queued, even with QueueAllMessages (sent now or Offline)."""
     message_queue_size_threshold: int = 200_000
     message_queue_resume_delay: float = 0.0
     message_timeout: float = 30.0
@@ -195,13 +197,14 @@ class MessageQueue:
         if action in self._transactional and not triggered:
             raise ValueError(f"{action} is transactional: use enqueue_transactional")
         timeout = self.settings.message_timeout if timeout is None else timeout
+        queued = self.settings.queue_all_messages and action not in self.settings.discard_for_queueing
         if self._link.connected and self.registration.may_send(triggered):
             try:
                 return await self._link.call(action, payload, timeout)
             except LinkDown:
-                if not self.settings.queue_all_messages:
+                if not queued:
                     raise Offline(f"{action} not sent: the link went down") from None
-        elif not self.settings.queue_all_messages:
+        elif not queued:
             state = "not registered" if self._link.connected else "offline"
             raise Offline(f"{action} not sent: {state}")
         return await self._queue_normal(action, self._link.make_valid(action, payload))

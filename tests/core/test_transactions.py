@@ -4,13 +4,14 @@ for a PowerLoss stop."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
 from module.core.meter_values import Measurement
 from module.core.profiles.core.meter_journal import FLUSH_S
-from module.core.profiles.core.transactions import MeterSettings, TransactionManager
+from module.core.profiles.core.transactions import FRAME_OVERHEAD, MeterSettings, TransactionManager, thinned_to_fit
 from module.queue.database import Database
 from module.v16.transactions import TransactionStore
 from tests.manual_clock import ManualClock
@@ -106,3 +107,19 @@ async def test_stop_without_any_reading_reports_the_start_value(manager):
     await manager.stop(1, "s3", "Local", None, "2026-01-01T00:10:00Z")
     action, payload, _session = manager._queue.enqueued[-1]
     assert (action, payload["meterStop"]) == ("StopTransaction", 1000)
+
+
+def test_stop_transaction_over_max_message_size_is_thinned_keeping_first_and_last() -> None:
+    entries = [{"timestamp": f"2026-01-01T00:{n // 60:02}:{n % 60:02}Z", "sampledValue": [
+        {"value": str(1000 + n), "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]} for n in range(1000)]
+    payload = {"transactionId": 7, "meterStop": 2000, "timestamp": "2026-01-01T01:00:00Z", "reason": "Local",
+               "transactionData": entries}
+    thinned = thinned_to_fit(payload, 32000)
+    kept = thinned["transactionData"]
+    assert len(json.dumps(thinned, separators=(",", ":"))) + FRAME_OVERHEAD <= 32000
+    assert kept[0] == entries[0] and kept[-1] == entries[-1] and 2 < len(kept) < len(entries)
+    assert {key: value for key, value in thinned.items() if key != "transactionData"} == {
+        key: value for key, value in payload.items() if key != "transactionData"}
+    assert thinned_to_fit(payload, 1_000_000) == payload  # fits: unchanged
+    assert thinned_to_fit(payload, None) == payload
+    assert "transactionData" not in thinned_to_fit(payload, 200)  # not even two entries fit: none is sent

@@ -49,6 +49,7 @@ class Csms:
         self.auto_answer = auto_answer
         self.peers: asyncio.Queue[Peer] = asyncio.Queue()
         self.paths: list[str] = []
+        self.handshake_headers: list[Any] = []
         self.refused = 0
         self.port = 0
         self._server: Any = None
@@ -67,6 +68,7 @@ class Csms:
 
     def _check_auth(self, connection: ServerConnection, request: Any) -> Any:
         self.paths.append(request.path)
+        self.handshake_headers.append(request.headers)
         if self.password is None:
             return None
         header = request.headers.get("Authorization", "")

@@ -6,6 +6,7 @@ import asyncio
 import random
 import socket
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,26 @@ async def test_update_ping_interval_applies_at_once(csms: Csms, new_link: Callab
     link.update_settings(ping_interval=0.05, pong_timeout=0.1)
     await asyncio.wait_for(lost.wait(), 5)
     peer.ws.transport.abort()
+
+
+async def test_pings_carry_the_websocket_ping_payload_and_the_handshake_names_the_host(
+        csms: Csms, new_link: Callable[..., OcppLink]) -> None:
+    """WebsocketPingPayload is the data of every ping; HostName goes out as the User-Host handshake header."""
+    link = new_link(csms.uri(), ping_interval=0.01, pong_timeout=1, ping_payload="are you there",
+                    host_name="cp1.depot.example")
+    await link.start()
+    await csms.peer()
+    await link.wait_connected()
+    assert csms.handshake_headers[-1]["User-Host"] == "cp1.depot.example"
+    pinged: asyncio.Queue[bytes | None] = asyncio.Queue()
+    ws = link._ws
+    assert ws is not None
+    original = ws.ping
+
+    def recording(data: bytes | None = None) -> Any:
+        pinged.put_nowait(data)
+        return original(data)
+
+    ws.ping = recording  # type: ignore[method-assign]
+    assert await asyncio.wait_for(pinged.get(), 5) == b"are you there"
+    assert await asyncio.wait_for(pinged.get(), 5) == b"are you there"  # the next one too, after its pong

@@ -90,6 +90,20 @@ async def test_normal_lane_fails_at_once_offline_and_queues_with_queue_all_messa
     assert cp.queue.queued() == 0
 
 
+async def test_message_types_discard_for_queueing_are_never_queued(csms: CsmsPeer, station: StationFactory) -> None:
+    """With QueueAllMessages, the actions of MessageTypesDiscardForQueueing still fail at once while offline."""
+    csms.online = False
+    cp = await station(QueueSettings(queue_all_messages=True, discard_for_queueing=frozenset({"Heartbeat"})))
+    with pytest.raises(Offline):
+        await cp.queue.send("Heartbeat", {})
+    assert cp.queue.queued() == 0
+    pending = asyncio.create_task(cp.queue.send("DataTransfer", {"vendorId": "V"}))
+    await asyncio.sleep(0)
+    assert cp.queue.queued() == 1  # other actions are still queued
+    csms.online = True
+    assert await pending == {"status": "Accepted"}
+
+
 async def test_normal_lane_may_overtake_a_retrying_transactional_message(
         csms: CsmsPeer, station: StationFactory) -> None:
     def refuse(payload: dict[str, Any]) -> None:

@@ -42,7 +42,8 @@ class TransactionService(ServiceBase):
         get = self._ctx.cfg.get
         return MeterSettings(sample_interval=get("MeterValueSampleInterval"),
                              sampled_data=get("MeterValuesSampledData"), stop_sampled_data=get("StopTxnSampledData"),
-                             aligned_data=get("MeterValuesAlignedData"), stop_aligned_data=get("StopTxnAlignedData"))
+                             aligned_data=get("MeterValuesAlignedData"), stop_aligned_data=get("StopTxnAlignedData"),
+                             max_message_size=get("MaxMessageSize"))
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:

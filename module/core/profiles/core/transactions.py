@@ -8,6 +8,7 @@ queue's local placeholder id; the queue rewrites queued messages once the real i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,35 @@ class MeterSettings:
     stop_sampled_data: list[str]
     aligned_data: list[str]
     stop_aligned_data: list[str]
+    max_message_size: int | None = None
+    """MaxMessageSize: a StopTransaction frame longer than this has its transactionData thinned to fit."""
+
+
+FRAME_OVERHEAD = len('[2,"","StopTransaction",]') + 64
+"""A CALL frame around its payload, with room for any unique id the link makes."""
+
+
+def thinned_to_fit(payload: dict[str, Any], max_size: int | None) -> dict[str, Any]:
+    """StopTransaction with every second transactionData entry dropped (the first and the last kept) until its
+    frame fits `max_size` characters, as libocpp thins it; the energy readings that matter most survive longest."""
+    data = payload.get("transactionData")
+    if not max_size or not data:
+        return payload
+
+    def size(entries: list[dict[str, Any]]) -> int:
+        return len(json.dumps({**payload, "transactionData": entries}, separators=(",", ":"))) + FRAME_OVERHEAD
+
+    original = len(data)
+    while size(data) > max_size and len(data) > 2:
+        data = [*data[:-1:2], data[-1]]
+    if size(data) > max_size:
+        data = []
+    if len(data) != original:
+        log.warning("StopTransaction transactionData thinned from %d to %d entries to fit MaxMessageSize %d",
+                    original, len(data), max_size)
+    if not data:
+        return {key: value for key, value in payload.items() if key != "transactionData"}
+    return {**payload, "transactionData": data}
 
 
 
@@ -215,6 +245,7 @@ class TransactionManager:
             payload["idTag"] = id_tag[:ID_TAG_MAX]
         if transaction.stop_data:
             payload["transactionData"] = transaction.stop_data
+        payload = thinned_to_fit(payload, self._meter_settings().max_message_size)
         await self._queue.enqueue_transactional("StopTransaction", payload, session_id=transaction.session_id)
         self.active.pop(transaction.connector_id, None)
         self._energy_caps.pop(transaction.session_id, None)
