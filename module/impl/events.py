@@ -29,6 +29,12 @@ class FrameworkEvents:
         if not task.cancelled() and task.exception():
             log.warning("publishing a var failed: %s", task.exception())
 
+    def ocpp_message(self, direction: str, text: str) -> None:
+        """One OCPP-J frame (secrets masked) for LogMessagesFormat `callback`, as EVerest's module publishes it."""
+        self._publish("ocpp_generic", "ocpp_message", {
+            "message": text, "version": "1.6",
+            "direction": "ChargingStationToCSMS" if direction == "out" else "CSMSToChargingStation"})
+
     def connection_changed(self, connected: bool) -> None:
         self._publish("main", "is_connected", connected)
         self._publish("ocpp_generic", "is_connected", connected)

@@ -299,7 +299,8 @@ class OcppModule:
         count = self.config.get("LogRotationMaximumFileCount") or 5
         formats = self.config.get("LogMessagesFormat") or ["log", "html"]
         return MessageLog(self.message_log_path, max_file_size=size, max_files=count,
-                          jsonl=any(f in formats for f in ("log", "console")), html_page="html" in formats)
+                          jsonl=any(f in formats for f in ("log", "console")), html_page="html" in formats,
+                          on_frame=self.events.ocpp_message if "callback" in formats else None)
 
     async def _link_settings(self) -> LinkSettings:
         cfg = self.config

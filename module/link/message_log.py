@@ -6,6 +6,7 @@ import html
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,12 +61,15 @@ class MessageLog:
     `failures` and reported in a rate-limited line."""
 
     def __init__(self, folder: Path | str, *, max_file_size: int = 10 * 1024 * 1024, max_files: int = 5,
-                 jsonl: bool = True, html_page: bool = True) -> None:
+                 jsonl: bool = True, html_page: bool = True,
+                 on_frame: Callable[[str, str], None] | None = None) -> None:
         self.folder = Path(folder)
         self.max_file_size = max(4096, max_file_size)
         self.max_files = max(1, max_files)
         self.failures = 0
         self._kinds = [k for k, on in (("jsonl", jsonl), ("html", html_page)) if on]
+        self._on_frame = on_frame
+        """LogMessagesFormat `callback`: every frame (direction, text with secrets masked) to the charger too."""
         self._files: dict[str, IO[str]] = {}
         self._failure_log = RateLimitedLog(logger)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -77,6 +81,8 @@ class MessageLog:
     def frame(self, direction: str, text: str, action: str | None = None) -> None:
         """One frame as sent or received; direction "out" or "in"; action known from the pending CALL."""
         safe = mask_frame_text(text)
+        if self._on_frame is not None:
+            self._on_frame(direction, safe)
         value = _parse(safe)
         message_type, unique_id = _frame_head(value)
         self._write(_Row(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe, value))

@@ -223,7 +223,8 @@ class Probe:
         for req_id, var_names in (("ocpp", ("is_connected", "configuration_key", "security_event")),
                                   ("ocpp_generic", ("is_connected", "boot_notification_response",
                                                     "ocpp_transaction_event", "ocpp_transaction_event_response",
-                                                    "security_event", "event_data", "charging_schedules")),
+                                                    "security_event", "event_data", "charging_schedules",
+                                                    "ocpp_message")),
                                   ("validator", ("validate_result_update",)),
                                   ("token_provider", ("provided_token",))):
             for name in var_names:

@@ -221,3 +221,12 @@ async def test_main_restart_keeps_availability_and_the_running_transaction(charg
     await evse.stop_transaction("Local")
     stop = await stopped(csms, transaction, mark)
     assert stop["reason"] == "Local"
+
+
+async def test_log_messages_format_callback_publishes_every_frame_as_ocpp_message(charger):
+    charger.user_config = {"Internal": {"LogMessagesFormat": ["log", "callback"]}}
+    probe = await boot(charger)
+    sent = await probe.wait_var("ocpp_generic.ocpp_message", lambda v: '"BootNotification"' in v["message"])
+    assert (sent["direction"], sent["version"]) == ("ChargingStationToCSMS", "1.6")
+    answer = await probe.wait_var("ocpp_generic.ocpp_message", lambda v: v["message"].startswith("[3,"))
+    assert answer["direction"] == "CSMSToChargingStation"
