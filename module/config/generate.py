@@ -138,7 +138,9 @@ def readme_text() -> str:
         "does). Optional keys without a value are not reported (absent = not supported). WriteOnly keys are",
         "never reported. ChangeConfiguration: unknown or unreported key -> NotSupported, ReadOnly -> Rejected,",
         f"invalid value (type, bounds, items, lengths, values over {OCPP_VALUE_MAX_LENGTH} characters) -> Rejected,",
-        "reboot flag -> RebootRequired (stored), otherwise Accepted and applied at once. Custom keys are",
+        "reboot flag -> RebootRequired (stored), otherwise Accepted; the Effect column says what a key does and",
+        "when a change applies. A key kept only so that libocpp-style files load (\"kept for file compatibility,",
+        "no effect\") is read-only, so no ChangeConfiguration of it is Accepted while doing nothing. Custom keys are",
         "read-only. CSV keys are strings in the file and lists in Python; array keys are JSON arrays in the file",
         "and reported as comma separated text.",
         "",
@@ -148,13 +150,13 @@ def readme_text() -> str:
         "applied. AuthorizationCacheMaxEntries bounds the authorization cache: when it is full, entries that are not",
         "valid (blocked, invalid, expired) are dropped first, then the least recently used ones.",
         "",
-        "| Key | Section | Type | Default | Access | Required | Reboot | Bounds |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Key | Section | Type | Default | Access | Required | Reboot | Bounds | Effect |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for spec in KEYS:
         lines.append(
             f"| {spec.name} | {spec.section} | {spec.kind.value} | {_cell(spec.default)} | {spec.access.value} | "
-            f"{'yes' if spec.required else ''} | {'yes' if spec.reboot else ''} | {_bounds(spec)} |"
+            f"{'yes' if spec.required else ''} | {'yes' if spec.reboot else ''} | {_bounds(spec)} | {spec.effect} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -109,6 +109,8 @@ class KeySpec:
     reboot: bool = False
     check: Callable[[Any, Lookup], str | None] | None = None
     object_schema: dict[str, Any] | None = None
+    effect: str = ""
+    """What the key does in this module and when a change takes effect (config/README.md's effect column)."""
 
     @property
     def secret(self) -> bool:
@@ -262,7 +264,7 @@ KEYS: tuple[KeySpec, ...] = (
     _key("CompositeScheduleDefaultNumberPhases", INTL, INT, RW, "Phases assumed in schedule gaps.", default=3,
          minimum=1, maximum=3),
     _key("SupplyVoltage", INTL, NUM, RW, "Voltage used to convert between A and W.", default=230, minimum=0),
-    _key("OcspRequestInterval", INTL, INT, RW, "Seconds between OCSP refreshes of the CSO sub-CA certificates.",
+    _key("OcspRequestInterval", INTL, INT, RO, "Seconds between OCSP refreshes of the CSO sub-CA certificates.",
          default=604800, minimum=86400),
     _key("SeccLeafSubjectCommonName", INTL, STR, RW, "CN (SECC id) of the SECC leaf certificate request.",
          min_length=7, max_length=64),
@@ -270,8 +272,8 @@ KEYS: tuple[KeySpec, ...] = (
          max_length=2),
     _key("SeccLeafSubjectOrganization", INTL, STR, RW, "Organization of the SECC leaf certificate request.",
          max_length=64),
-    _key("ConnectorEvseIds", INTL, CSV, RW, "EVSE ids of connectors 1..n; handed to the EVSEs at start-up.",
-         min_length=7, max_length=1000, item_pattern=r"^.{7,37}$", reboot=True),
+    _key("ConnectorEvseIds", INTL, CSV, RO, "EVSE ids (ISO 15118 EVSEID) of connectors 1..n.",
+         min_length=7, max_length=1000, item_pattern=r"^.{7,37}$"),
     _key("AllowChargingProfileWithoutStartSchedule", INTL, BOOL, RW,
          "Absolute/Recurring profiles without startSchedule start now instead of being rejected."),
     _key("WaitForStopTransactionsOnResetTimeout", INTL, INT, RW, "Reset waits this long for StopTransaction.conf, s.",
@@ -290,7 +292,7 @@ KEYS: tuple[KeySpec, ...] = (
     _key("TLSKeylogFile", INTL, STR, RO, "Where TLS session keys go when EnableTLSKeylog is set.",
          default="/tmp/ocpp_tls_keylog.txt"),
     _key("EnableTLSKeylog", INTL, BOOL, RO, "Write TLS session keys (debugging only).", default=False),
-    _key("StopTransactionIfUnlockNotSupported", INTL, BOOL, RW,
+    _key("StopTransactionIfUnlockNotSupported", INTL, BOOL, RO,
          "UnlockConnector stops the transaction even when unlocking is not supported.", default=False),
     _key("MeterPublicKeys", INTL, ARR, RO, "Signed-meter-value public keys, one per connector."),
     _key("AuthorizationCacheMaxEntries", INTL, INT, RO,
@@ -301,7 +303,7 @@ KEYS: tuple[KeySpec, ...] = (
     _key("AuthorizationCacheEnabled", CORE, BOOL, RW, "Use the authorization cache."),
     _key("AuthorizeRemoteTxRequests", CORE, BOOL, RW, "RemoteStartTransaction ids are authorized first.",
          required=True),
-    _key("BlinkRepeat", CORE, INT, RW, "Lighting blinks when signalling."),
+    _key("BlinkRepeat", CORE, INT, RO, "Lighting blinks when signalling."),
     _key("ClockAlignedDataInterval", CORE, INT, RW, "Clock-aligned meter value interval, s; 0 = off.", required=True),
     _key("ConnectionTimeOut", CORE, INT, RW, "Seconds to plug in after authorization.", required=True),
     _key("ConnectorPhaseRotation", CORE, CSV, RW, "Phase rotation per connector, e.g. 0.RST,1.RST.", required=True,
@@ -311,7 +313,7 @@ KEYS: tuple[KeySpec, ...] = (
          minimum=1),
     _key("HeartbeatInterval", CORE, INT, RW, "Seconds between Heartbeats; BootNotification.conf overrides it.",
          required=True),
-    _key("LightIntensity", CORE, INT, RW, "Lighting intensity, percent.", maximum=100),
+    _key("LightIntensity", CORE, INT, RO, "Lighting intensity, percent.", maximum=100),
     _key("LocalAuthorizeOffline", CORE, BOOL, RW, "Offline, start for ids in the cache or local list.",
          required=True),
     _key("LocalPreAuthorize", CORE, BOOL, RW, "Online, start at once for locally known ids.", required=True),
@@ -328,7 +330,7 @@ KEYS: tuple[KeySpec, ...] = (
     _key("NumberOfConnectors", CORE, INT, RO, "Connectors of this charge point (set from the EVSE count).",
          required=True),
     _key("ResetRetries", CORE, INT, RW, "Reset attempts after a failed reset.", required=True),
-    _key("StopTransactionOnEVSideDisconnect", CORE, BOOL, RW, "Unplugging at the EV stops the transaction.",
+    _key("StopTransactionOnEVSideDisconnect", CORE, BOOL, RO, "Unplugging at the EV stops the transaction.",
          default=True),
     _key("StopTransactionOnInvalidId", CORE, BOOL, RW, "Stop when StartTransaction.conf says the id is invalid.",
          required=True),
@@ -381,33 +383,133 @@ KEYS: tuple[KeySpec, ...] = (
     _key("DisableSecurityEventNotifications", "Security", BOOL, RW, "Do not send SecurityEventNotification.",
          default=False),
     # --- ISO 15118 Plug&Charge with OCPP 1.6 (application note) ---
-    _key("ISO15118CertificateManagementEnabled", "PnC", BOOL, RW, "Handle ISO 15118 certificate requests.",
+    _key("ISO15118CertificateManagementEnabled", "PnC", BOOL, RO, "Handle ISO 15118 certificate requests.",
          default=False),
-    _key("ISO15118PnCEnabled", "PnC", BOOL, RW, "Plug&Charge enabled.", required=True),
-    _key("CentralContractValidationAllowed", "PnC", BOOL, RW, "The CSMS may validate contract certificates."),
+    _key("ISO15118PnCEnabled", "PnC", BOOL, RO, "Plug&Charge enabled.", required=True),
+    _key("CentralContractValidationAllowed", "PnC", BOOL, RO, "The CSMS may validate contract certificates."),
     _key("CertSigningWaitMinimum", "PnC", INT, RW, "Seconds before retrying a SignCertificate."),
     _key("CertSigningRepeatTimes", "PnC", INT, RW, "SignCertificate retries."),
-    _key("ContractValidationOffline", "PnC", BOOL, RW, "Validate contract certificates locally when offline.",
+    _key("ContractValidationOffline", "PnC", BOOL, RO, "Validate contract certificates locally when offline.",
          required=True),
     # --- California pricing (application note) ---
     _key("CustomDisplayCostAndPrice", "CostAndPrice", BOOL, RO, "Show cost and price.", required=True),
     _key("NumberOfDecimalsForCostValues", "CostAndPrice", INT, RO, "Decimals of cost values."),
-    _key("DefaultPrice", "CostAndPrice", OBJ, RW, "Price used offline; JSON object.", object_schema=_PRICE_SCHEMA),
-    _key("DefaultPriceText", "CostAndPrice", OBJ, RW, "Price texts per language; JSON object.",
+    _key("DefaultPrice", "CostAndPrice", OBJ, RO, "Price used offline; JSON object.", object_schema=_PRICE_SCHEMA),
+    _key("DefaultPriceText", "CostAndPrice", OBJ, RO, "Price texts per language; JSON object.",
          object_schema=_PRICE_TEXT_SCHEMA),
-    _key("TimeOffset", "CostAndPrice", STR, RW, "Local time offset for display, e.g. +01:00.", min_length=1,
+    _key("TimeOffset", "CostAndPrice", STR, RO, "Local time offset for display, e.g. +01:00.", min_length=1,
          max_length=10),
-    _key("NextTimeOffsetTransitionDateTime", "CostAndPrice", STR, RW, "When the offset changes next.",
+    _key("NextTimeOffsetTransitionDateTime", "CostAndPrice", STR, RO, "When the offset changes next.",
          min_length=1, max_length=40),
-    _key("TimeOffsetNextTransition", "CostAndPrice", STR, RW, "Offset after the next transition.", min_length=1,
+    _key("TimeOffsetNextTransition", "CostAndPrice", STR, RO, "Offset after the next transition.", min_length=1,
          max_length=40),
-    _key("CustomIdleFeeAfterStop", "CostAndPrice", BOOL, RW, "Idle fee keeps running after the stop."),
+    _key("CustomIdleFeeAfterStop", "CostAndPrice", BOOL, RO, "Idle fee keeps running after the stop."),
     _key("SupportedLanguages", "CostAndPrice", CSV, RO, "Languages of price texts."),
     _key("CustomMultiLanguageMessages", "CostAndPrice", BOOL, RO, "Price messages come in several languages."),
-    _key("Language", "CostAndPrice", STR, RW, "Default language of price texts.", min_length=1),
-    _key("WaitForSetUserPriceTimeout", "CostAndPrice", INT, RW, "Milliseconds to wait for a user price.",
+    _key("Language", "CostAndPrice", STR, RO, "Default language of price texts.", min_length=1),
+    _key("WaitForSetUserPriceTimeout", "CostAndPrice", INT, RO, "Milliseconds to wait for a user price.",
          maximum=30000),
 )
+
+
+NO_EFFECT = "kept for file compatibility, no effect"
+_PNC = f"{NO_EFFECT} (ISO 15118 Plug&Charge is not implemented)"
+_PRICING = f"{NO_EFFECT} (the California pricing display is not implemented)"
+_SMART = "SmartCharging profile: the next composite schedule"
+EFFECTS: dict[str, str] = {
+    # Internal
+    "ChargePointId": "identity: URL path, Basic auth user, database file",
+    "CentralSystemURI": "where the link connects; a change (module interface) reconnects at once",
+    "HostName": "sent as the User-Host header of the websocket handshake",
+    "IFace": f"{NO_EFFECT} (the websocket uses the route the system chooses)",
+    "SupportedCiphers12": "the TLS 1.2 cipher list of the next TLS connection",
+    "SupportedCiphers13": NO_EFFECT,
+    "UseTPM": f"{NO_EFFECT} (keys are files of the certificate store)",
+    "UseTPMSeccLeafCertificate": _PNC,
+    "UseSslDefaultVerifyPaths": "the system trust store is used besides the installed CSMS roots",
+    "VerifyCsmsCommonName": "the CSMS certificate must name the host (next TLS connection)",
+    "VerifyCsmsAllowWildcards": "a wildcard name may match the host (next TLS connection)",
+    "RetryBackoffRandomRange": "the next reconnect back-off",
+    "RetryBackoffRepeatTimes": "the next reconnect back-off",
+    "RetryBackoffWaitMinimum": "the next reconnect back-off",
+    "WebsocketPingPayload": "the data of every websocket ping",
+    "WebsocketPongTimeout": "a ping without pong within this time drops the connection",
+    "AuthorizeConnectorZeroOnConnectorOne": NO_EFFECT,
+    "LogMessages": "writes the message log (messages.jsonl / .html) in MessageLogPath",
+    "LogMessagesRaw": f"{NO_EFFECT} (every frame is logged as it was sent or received)",
+    "LogMessagesFormat": "log / console: messages.jsonl, html: messages.html, callback: the ocpp_message var",
+    "LogRotation": f"{NO_EFFECT} (rotation follows LogRotationMaximumFileSize / Count)",
+    "LogRotationDateSuffix": f"{NO_EFFECT} (rotated files are numbered)",
+    "LogRotationMaximumFileSize": "message and security logs rotate past this size",
+    "LogRotationMaximumFileCount": "rotated message and security logs kept",
+    "QueueAllMessages": "other CALLs are queued while offline too",
+    "MessageTypesDiscardForQueueing": "these actions are never queued, even with QueueAllMessages",
+    "MessageQueueSizeThreshold": "past this many queued messages, queued normal CALLs go first, then intermediate "
+                                 "MeterValues",
+    "MaxMessageSize": "a longer StopTransaction has its transactionData thinned to fit",
+    "TLSKeylogFile": NO_EFFECT,
+    "EnableTLSKeylog": f"{NO_EFFECT} (TLS session keys are never written)",
+    "StopTransactionIfUnlockNotSupported": (
+        f"{NO_EFFECT}: UnlockConnector always stops a running transaction first, as OCPP 1.6 requires"),
+    "MeterPublicKeys": NO_EFFECT,
+    "OcspRequestInterval": _PNC,
+    "ConnectorEvseIds": _PNC,
+    "SeccLeafSubjectCommonName": "Security: the next SignCertificate CSR",
+    "SeccLeafSubjectCountry": "Security: the next SignCertificate CSR",
+    "SeccLeafSubjectOrganization": "Security: the next SignCertificate CSR",
+    "IgnoredProfilePurposesOffline": _SMART,
+    "CompositeScheduleDefaultLimitAmps": _SMART,
+    "CompositeScheduleDefaultLimitWatts": _SMART,
+    "CompositeScheduleDefaultNumberPhases": _SMART,
+    "SupplyVoltage": _SMART,
+    "AllowChargingProfileWithoutStartSchedule": "SmartCharging profile: the next SetChargingProfile",
+    "WaitForStopTransactionsOnResetTimeout": "the next Reset",
+    # Core
+    "AllowOfflineTxForUnknownId": "the next authorization",
+    "AuthorizationCacheEnabled": "the next authorization",
+    "AuthorizeRemoteTxRequests": "the next RemoteStartTransaction",
+    "BlinkRepeat": f"{NO_EFFECT} (no lighting is driven)",
+    "LightIntensity": f"{NO_EFFECT} (no lighting is driven)",
+    "ClockAlignedDataInterval": "at once: the aligned timer restarts",
+    "ConnectionTimeOut": "at once: handed to the auth module",
+    "ConnectorPhaseRotation": "informational: stored and reported, as OCPP 1.6 defines it",
+    "HeartbeatInterval": "at once",
+    "LocalAuthorizeOffline": "the next authorization",
+    "LocalPreAuthorize": "the next authorization",
+    "MaxEnergyOnInvalidId": "the next idTag the CSMS refuses in a running transaction",
+    "MeterValuesAlignedData": "the next clock-aligned sample",
+    "MeterValuesSampledData": "the next sample",
+    "MeterValueSampleInterval": "the next sample",
+    "MinimumStatusDuration": "the next status change",
+    "ResetRetries": "the next Reset",
+    "StopTransactionOnEVSideDisconnect": "reported only: the EVSE manager decides what an EV-side unplug does",
+    "StopTransactionOnInvalidId": "the next idTag the CSMS refuses in a running transaction",
+    "StopTxnAlignedData": "the next clock-aligned sample",
+    "StopTxnSampledData": "the next sample",
+    "TransactionMessageAttempts": "at once (queue)",
+    "TransactionMessageRetryInterval": "at once (queue)",
+    "UnlockConnectorOnEVSideDisconnect": "the next EV-side unplug",
+    "WebSocketPingInterval": "at once",
+    "LocalAuthListEnabled": "at once",
+    # Security
+    "AuthorizationKey": "reconnects with it at once under profiles 1 and 2",
+    "CpoName": "the next SignCertificate CSR",
+    "SecurityProfile": "an accepted upgrade reconnects at once; a failed one falls back",
+    "DisableSecurityEventNotifications": "the next security event",
+    "CertSigningWaitMinimum": "the next SignCertificate",
+    "CertSigningRepeatTimes": "the next SignCertificate",
+    "ISO15118CertificateManagementEnabled": _PNC,
+    "ISO15118PnCEnabled": _PNC,
+    "CentralContractValidationAllowed": _PNC,
+    "ContractValidationOffline": _PNC,
+    # CostAndPrice
+    **dict.fromkeys(("CustomDisplayCostAndPrice", "NumberOfDecimalsForCostValues", "DefaultPrice", "DefaultPriceText",
+                     "TimeOffset", "NextTimeOffsetTransitionDateTime", "TimeOffsetNextTransition",
+                     "CustomIdleFeeAfterStop", "SupportedLanguages", "CustomMultiLanguageMessages", "Language",
+                     "WaitForSetUserPriceTimeout"), _PRICING),
+}
+"""Keys without an entry are fixed values the module reads (bounds, supported lists, identities)."""
+KEYS = tuple(replace(spec, effect=EFFECTS.get(spec.name, "")) for spec in KEYS)
 
 KEYS_BY_NAME: dict[str, KeySpec] = {spec.name: spec for spec in KEYS}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 from config_testkit import SECRET
@@ -126,12 +127,13 @@ def test_change_accepted_is_applied_and_stored_before_returning(load, user_path,
     assert base_copy.read_bytes() == base_bytes
 
 
-def test_change_needing_reboot_is_stored(load, libocpp_copy, user_path):
-    cfg = load(base=libocpp_copy)
-    assert KEYS_BY_NAME["ConnectorEvseIds"].reboot
-    assert cfg.change_configuration("ConnectorEvseIds", "DE*PNX*E00042*9") == "RebootRequired"
-    assert _user(user_path)["Internal"]["ConnectorEvseIds"] == "DE*PNX*E00042*9"
-    assert cfg.change_configuration("ConnectorEvseIds", "short") == "Rejected"
+def test_change_needing_reboot_is_stored(load, user_path, monkeypatch):
+    """No shipped key needs a reboot today; a key flagged so answers RebootRequired and is stored."""
+    monkeypatch.setitem(KEYS_BY_NAME, "ConnectionTimeOut", replace(KEYS_BY_NAME["ConnectionTimeOut"], reboot=True))
+    cfg = load()
+    assert cfg.change_configuration("ConnectionTimeOut", "42") == "RebootRequired"
+    assert _user(user_path)["Core"]["ConnectionTimeOut"] == 42
+    assert cfg.change_configuration("ConnectionTimeOut", "-1") == "Rejected"
 
 
 def test_unsubscribe_and_any_change_subscription(load):

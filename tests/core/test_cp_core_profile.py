@@ -239,3 +239,14 @@ async def test_critical_security_event_goes_to_the_csms(tmp_path: Path, csms: Lo
         assert event["type"] == "TamperDetectionActivated" and len(event["techInfo"]) == 255
         await cp.charge_point.core.security.report("SomethingHarmless", None)
         assert cp.charger.published[-1] == ("security_event", ("SomethingHarmless", None, False))
+
+
+async def test_disable_security_event_notifications_keeps_critical_events_on_the_charger(tmp_path: Path,
+                                                                                        csms: LocalCsms) -> None:
+    async with station(tmp_path, csms, config={"Security": {"DisableSecurityEventNotifications": True}}) as cp:
+        mark = csms.mark()
+        await cp.charge_point.core.security.report("TamperDetectionActivated", "lid open")
+        assert cp.charger.published[-1] == ("security_event", ("TamperDetectionActivated", "lid open", True))
+        assert await csms.trigger_message("FirmwareStatusNotification") == {"status": "Accepted"}
+        await csms.wait_for("FirmwareStatusNotification", after_index=mark)  # queued after it on the same lane
+        assert csms.payloads("SecurityEventNotification", after_index=mark) == []

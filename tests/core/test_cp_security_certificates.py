@@ -7,6 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from module.core.profiles.security.service import RENEWAL_CHECK_S
 from sim.csms.records import CONNECTED, Record
 from sim.csms.server import LocalCsms
@@ -182,3 +185,17 @@ async def test_sign_certificate_is_repeated_until_certificate_signed_comes(tmp_p
         chain = st.security.sign(request["csr"])
         assert await csms.call(CP_ID, "CertificateSigned", {"certificateChain": chain}) == {"status": "Accepted"}
         assert st.clock.monotonic() + 10 not in st.clock.pending()  # no repeat once the certificate came
+
+
+async def test_the_csr_subject_comes_from_the_secc_leaf_subject_keys(tmp_path: Path, csms: LocalCsms) -> None:
+    """Without CpoName the organization is SeccLeafSubjectOrganization; the country is SeccLeafSubjectCountry."""
+    config = {"Internal": {"SeccLeafSubjectOrganization": "Depot Operator", "SeccLeafSubjectCountry": "DE",
+                           "SeccLeafSubjectCommonName": "CP1-leaf"}}
+    async with station(tmp_path, csms, config=config):
+        await csms.call(CP_ID, "ExtendedTriggerMessage", {"requestedMessage": "SignChargePointCertificate"})
+        request = await csms.wait_for("SignCertificate")
+        subject = x509.load_pem_x509_csr(request["csr"].encode()).subject
+        assert [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)] == [
+            "Depot Operator"]
+        assert [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)] == ["DE"]
+        assert [attribute.value for attribute in subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == ["CP1-leaf"]
