@@ -22,6 +22,8 @@ SIL_CONFIG = REPO / "config" / "sil.yaml"
 BASE_OCPP_CONFIG = REPO / "config" / "ocpp-config.json"
 CHARGE_POINT_ID = "cp001"
 METER_VALUE_SAMPLE_INTERVAL_S = 5
+DEMO_LOG_FORMATS = ["log", "html", "security"]
+"""The demo writes logs/messages.html too, the page its README points at (the shipped base config does not)."""
 BROKER_FILE = "broker.json"
 
 
@@ -72,7 +74,9 @@ class StateFolder:
         """Point the charger at the CSMS; keys the CSMS changed in earlier runs stay as they were."""
         self.charger.mkdir(parents=True, exist_ok=True)
         user: dict[str, Any] = json.loads(self.user_config.read_text()) if self.user_config.exists() else {}
-        user.setdefault("Internal", {}).update(ChargePointId=CHARGE_POINT_ID, CentralSystemURI=central_system_uri)
+        internal = user.setdefault("Internal", {})
+        internal.update(ChargePointId=CHARGE_POINT_ID, CentralSystemURI=central_system_uri)
+        internal.setdefault("LogMessagesFormat", DEMO_LOG_FORMATS)
         user.setdefault("Core", {}).setdefault("MeterValueSampleInterval", METER_VALUE_SAMPLE_INTERVAL_S)
         _write_atomically(self.user_config, json.dumps(user, indent=2) + "\n")
 

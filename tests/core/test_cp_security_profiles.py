@@ -122,7 +122,11 @@ async def test_tc_084_upgrade_without_its_prerequisites_is_rejected(tmp_path: Pa
             station(tmp_path, csms, config=config(csms, 0, key=None), security=security) as st:
         for profile in ("1", "2", "3"):
             assert await csms.change_configuration("SecurityProfile", profile) == {"status": "Rejected"}
+        mark = csms.mark()
         assert await csms.change_configuration("AuthorizationKey", OLD_KEY) == {"status": "Accepted"}
+        # a new key reconnects under profile 0 too, as libocpp does (EVerest's change_authorization_key_in_pending)
+        await csms.wait_for_record(lambda record: record.kind == CONNECTED, after_index=mark)
+        await st.charge_point.link.wait_connected()
         assert await csms.change_configuration("SecurityProfile", "2") == {"status": "Rejected"}
         assert await csms.change_configuration("SecurityProfile", "3") == {"status": "Rejected"}
         assert st.charge_point.cfg.get("SecurityProfile") == 0

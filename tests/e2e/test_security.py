@@ -63,7 +63,9 @@ async def test_profile_1_upgrades_to_2_and_3_then_certificate_rotation(tmp_path:
                                   {"certificateType": "CentralSystemRootCertificate"})
             assert ids["status"] == "Accepted" and len(ids["certificateHashData"]) == 1
             new_key = "e2e-new-password-9876543210"
+            mark = csms.mark()
             assert await csms.change_configuration("AuthorizationKey", new_key) == {"status": "Accepted"}
+            await csms.wait_for_record(connected_after(mark), timeout=30)  # a new key reconnects
             assert (await csms.get_configuration(["AuthorizationKey"]))["unknownKey"] == ["AuthorizationKey"]
             security_log = (charger.workdir / "logs" / "security.log").read_text()
             assert "ReconfigurationOfSecurityParameters" in security_log

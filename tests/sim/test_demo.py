@@ -175,6 +175,7 @@ async def test_make_run_plays_a_full_session_on_both_connectors_and_stops_on_ctr
     user_config = json.loads((tmp_path / "local" / "user_config.json").read_text())
     assert user_config["Internal"]["ChargePointId"] == "cp001"
     assert (tmp_path / "local" / "db" / "cp001.db").exists()
+    assert '"BootNotification"' in (tmp_path / "local" / "logs" / "messages.html").read_text()  # README's page
     assert "lost" not in (tmp_path / "manager.log").read_text()  # the broker outlived the modules' shutdown
     print(f"both sessions done {elapsed:.1f} s after start")
 

@@ -135,17 +135,14 @@ class SecurityService(ServiceBase):
 
     # -- AuthorizationKey, CentralSystemURI -------------------------------------------------------------------
     async def change_authorization_key(self, value: str) -> Reply:
-        """Stored before the answer; with Basic auth in use (profiles 1, 2) the charge point then reconnects with
-        it (libocpp: reply, then reconnect), else the next connect takes it. Either way a security parameter
-        changed: ReconfigurationOfSecurityParameters (without the key)."""
+        """Stored before the answer; then the charge point reconnects with it, whatever the profile (libocpp:
+        reply, then reconnect; EVerest's tests expect the reconnect under profile 0 too, where the new key is only
+        kept for a later upgrade). A security parameter changed: ReconfigurationOfSecurityParameters (without the
+        key)."""
         status = self._ctx.cfg.change_configuration("AuthorizationKey", value)
         changes = {"authorization_key": self._ctx.cfg.get("AuthorizationKey")}
         if status != "Accepted":
             return Reply({"status": status})
-        if (self._ctx.cfg.get("SecurityProfile") or 0) not in (1, 2):
-            assert self._ctx.link_control is not None
-            self._ctx.link_control.update(changes)
-            return Reply({"status": status}, then=self._authorization_key_changed)
 
         async def reconnect() -> None:
             await self._authorization_key_changed()
