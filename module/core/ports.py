@@ -224,6 +224,10 @@ class CompositeSchedule:
     """"A" or "W"."""
     periods: tuple[SchedulePeriod, ...]
     min_charging_rate: float | None = None
+    sources: tuple[tuple[int, int | None], ...] = ()
+    """Per period of a connector's schedule: the stackLevel of the charging profile in force at its start and the
+    numberPhases that profile's period names (None: it names none, or no profile is in force), as EVerest's
+    charging_schedules var reports them; empty for the site's."""
 
 
 class EnergySinkPort(Protocol):

@@ -155,3 +155,13 @@ def test_site_is_the_sum_of_the_connectors_capped_by_charge_point_max() -> None:
     assert limits(site) == [(0, 26), (1800, 30)]  # 16 + 10, then 20 + 10 capped at 50, then 30 from 3600 on
     assert limits(site_schedule(connectors, [], NOW, 2 * HOUR, "A", SETTINGS)) == [(0, 26), (1800, 30)]
     assert limits(site_schedule([], [], NOW, HOUR, "A", SETTINGS)) == [(0, 48)]
+
+
+def test_each_period_names_the_stack_level_and_phases_of_the_profile_behind_it() -> None:
+    """What the charging_schedules var reports per period: the winning profile's stackLevel and the numberPhases
+    its period names; (0, None) where only the default limit applies."""
+    station_wide = parsed(0, charging_profile(1, periods=[(0, 20)], stack_level=1, start=T0, duration=1200))
+    own = parsed(1, charging_profile(2, periods=[(0, 10, 1)], stack_level=2, start=T0, duration=600))
+    schedule = composite([*station_wide, *own], 1800)
+    assert limits(schedule) == [(0, 10), (600, 20), (1200, 48)]
+    assert schedule.sources == ((2, 1), (1, None), (0, None))

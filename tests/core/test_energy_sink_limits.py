@@ -13,7 +13,8 @@ from module.impl.requirements.energy_sink import charging_schedule, external_lim
 
 INTERFACES = Path(__file__).resolve().parents[2] / "interfaces"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-AMPERES = CompositeSchedule(1, START, 600, "A", (SchedulePeriod(0, 16.0, 3), SchedulePeriod(300, 6.0, 1)), 6.0)
+AMPERES = CompositeSchedule(1, START, 600, "A", (SchedulePeriod(0, 16.0, 3), SchedulePeriod(300, 6.0, 1)), 6.0,
+                            sources=((2, 3), (0, None)))
 
 
 def test_external_limits_in_amperes_carry_the_phases_and_the_minimum_current() -> None:
@@ -41,5 +42,5 @@ def test_shapes_match_the_interfaces() -> None:
     assert charging_schedule(AMPERES, 1) == {
         "evse": 1, "charging_rate_unit": "A", "duration": 600, "start_schedule": "2026-03-02T08:00:00Z",
         "min_charging_rate": 6.0, "charging_schedule_period": [
-            {"start_period": 0, "limit": 16.0, "number_phases": 3}, {"start_period": 300, "limit": 6.0,
-                                                                     "number_phases": 1}]}
+            {"start_period": 0, "limit": 16.0, "stack_level": 2, "number_phases": 3},
+            {"start_period": 300, "limit": 6.0, "stack_level": 0}]}  # the phases only where a profile names them

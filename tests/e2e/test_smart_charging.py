@@ -28,7 +28,8 @@ async def test_limits_reach_each_evses_energy_sink_and_the_sites_in_the_unit_con
     assert first_entry(started)["limits_to_leaves"]["total_power_W"] == {"value": 33120, "source": SOURCE}
     mark = len(probe.calls)
 
-    profile = charging_profile(1, "TxDefaultProfile", [(0, 10)], start=datetime.now(UTC) - timedelta(minutes=1))
+    profile = charging_profile(1, "TxDefaultProfile", [(0, 10)], stack_level=1,
+                               start=datetime.now(UTC) - timedelta(minutes=1))
     answer = await charger.csms.call(None, "SetChargingProfile", {"connectorId": 0, "csChargingProfiles": profile})
     assert answer == {"status": "Accepted"}
     for sink, watts in (("sink_1", 6900), ("sink_2", 6900), ("sink_0", 13800)):  # 10 A x 230 V x 3 phases each
@@ -43,3 +44,7 @@ async def test_limits_reach_each_evses_energy_sink_and_the_sites_in_the_unit_con
         s["charging_schedule_period"][0]["limit"] for s in value["schedules"]] == [13800, 6900, 6900])
     assert [(s["evse"], s["charging_rate_unit"], s["duration"]) for s in published["schedules"]] == [
         (0, "W", 120), (1, "W", 120), (2, "W", 120)]
+    # as EVerest's module: the winning profile's stack level; no number_phases where no profile names them
+    assert [s["charging_schedule_period"][0] for s in published["schedules"]] == [
+        {"start_period": 0, "limit": 13800, "stack_level": 0}, {"start_period": 0, "limit": 6900, "stack_level": 1},
+        {"start_period": 0, "limit": 6900, "stack_level": 1}]

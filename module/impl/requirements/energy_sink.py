@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from framework.module import Module, Requirement
-from module.core.ports import CompositeSchedule
+from module.core.ports import CompositeSchedule, SchedulePeriod
 from module.core.timestamps import utc_text
 from module.impl import ocpp_generic
 from module.impl.evse_connections import EvseConnections
@@ -45,10 +45,20 @@ def charging_schedule(schedule: CompositeSchedule, evse_id: int) -> dict[str, An
     value: dict[str, Any] = {
         "evse": evse_id, "charging_rate_unit": schedule.unit, "duration": schedule.duration,
         "start_schedule": utc_text(schedule.start),
-        "charging_schedule_period": [{"start_period": period.start_period, "limit": period.limit,
-                                      "number_phases": period.number_phases} for period in schedule.periods]}
+        "charging_schedule_period": [_period(period, schedule.sources[index] if index < len(schedule.sources)
+                                             else (0, None)) for index, period in enumerate(schedule.periods)]}
     if schedule.min_charging_rate is not None:
         value["min_charging_rate"] = schedule.min_charging_rate
+    return value
+
+
+def _period(period: SchedulePeriod, source: tuple[int, int | None]) -> dict[str, Any]:
+    """As EVerest's OCPP module fills it: the winning profile's stack level, and number_phases only where that
+    profile's period names it."""
+    stack_level, phases = source
+    value: dict[str, Any] = {"start_period": period.start_period, "limit": period.limit, "stack_level": stack_level}
+    if phases is not None:
+        value["number_phases"] = phases
     return value
 
 

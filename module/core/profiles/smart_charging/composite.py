@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from module.core.ports import CompositeSchedule, SchedulePeriod
@@ -33,6 +33,8 @@ from module.core.profiles.smart_charging.charging_profile import CHARGE_POINT_MA
 Segment = tuple[int, int, float, int, float | None]
 """[begin, end) with its limit and number of phases, and the minChargingRate of the profile behind it; the
 limit and rate in the requested unit."""
+Stretch = tuple[int, int, ChargingProfile, int]
+"""[begin, end) won by a profile, and the origin its periods count from."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,23 @@ def connector_schedule(profiles: Sequence[ChargingProfile], connector_id: int, s
     transaction (which started at `transaction_start`). A duration of 0 asks for the limit in force at `start`."""
     end = start + max(duration, 1)
     charging = sorted((p for p in profiles if p.purpose != CHARGE_POINT_MAX), key=_charging_rank, reverse=True)
-    segments = _capped(_curve(charging, start, end, unit, settings, transaction_start),
-                       _maximum(profiles, start, end, unit, settings), start, end, unit, settings)
-    return _schedule(connector_id, start, duration, unit, segments)
+    taken = _taken(charging, start, end, transaction_start)
+    segments = _capped(_segments(taken, unit, settings), _maximum(profiles, start, end, unit, settings), start, end,
+                       unit, settings)
+    schedule = _schedule(connector_id, start, duration, unit, segments)
+    begins = [stretch[0] for stretch in taken]
+    return replace(schedule, sources=tuple(_source(taken, begins, start + period.start_period)
+                                           for period in schedule.periods))
+
+
+def _source(taken: list[Stretch], begins: list[int], moment: int) -> tuple[int, int | None]:
+    """The stackLevel of the charging profile in force at `moment` and its period's numberPhases; (0, None)
+    where none is (the default limit, or only a ChargePointMaxProfile)."""
+    index = bisect_right(begins, moment) - 1
+    if index < 0 or taken[index][1] <= moment:
+        return 0, None
+    _begin, _until, profile, origin = taken[index]
+    return profile.stack_level, profile.periods[bisect_right(profile.starts, moment - origin) - 1].number_phases
 
 
 def site_schedule(connectors: Sequence[CompositeSchedule], profiles: Sequence[ChargingProfile], start: int,
@@ -136,10 +152,15 @@ def _in_force(profile: ChargingProfile, start: int, end: int, transaction_start:
 
 def _curve(ranked: Sequence[ChargingProfile], start: int, end: int, unit: str, settings: CompositeSettings,
            transaction_start: int | None) -> list[Segment]:
+    return _segments(_taken(ranked, start, end, transaction_start), unit, settings)
+
+
+def _taken(ranked: Sequence[ChargingProfile], start: int, end: int, transaction_start: int | None
+           ) -> list[Stretch]:
     """Each instant of [start, end) taken by the first profile of `ranked` in force then, in time order; what no
     profile covers is left out. Profiles below the winners only fill what is still free."""
     free = [(start, end)]
-    taken: list[tuple[int, int, ChargingProfile, int]] = []
+    taken: list[Stretch] = []
     for profile in ranked:
         if not free:
             break
@@ -157,6 +178,10 @@ def _curve(ranked: Sequence[ChargingProfile], start: int, end: int, unit: str, s
                     still.append((high, b))
             free = still
     taken.sort(key=lambda stretch: stretch[0])
+    return taken
+
+
+def _segments(taken: list[Stretch], unit: str, settings: CompositeSettings) -> list[Segment]:
     segments: list[Segment] = []
     for low, high, profile, origin in taken:
         _periods(segments, profile, origin, low, high, unit, settings)
