@@ -28,9 +28,26 @@ sys.path.insert(0, str(ROOT))
 from bench.scale import export  # noqa: E402
 from framework.broker import PrivateBroker  # noqa: E402
 from sim.csms import LocalCsms  # noqa: E402
-from sim.demo.state_folder import StateFolder  # noqa: E402
 
 BOOT_TIMEOUT_S = 30.0
+
+
+WRITE_CONFIGS = """
+import sys
+from pathlib import Path
+from sim.demo.state_folder import StateFolder
+state = StateFolder.at(Path(sys.argv[1]), None)
+state.write_user_config(sys.argv[2])
+print(state.write_run_config(sys.argv[3], int(sys.argv[4])))
+"""
+
+
+async def write_configs(tree: Path, folder: Path, csms_url: str, host: str, port: int) -> Path:
+    """The demo's run and user configs as `tree` itself writes them (a baseline knows only its own options)."""
+    writer = await asyncio.create_subprocess_exec(sys.executable, "-c", WRITE_CONFIGS, str(folder), csms_url, host,
+                                                  str(port), cwd=tree, stdout=asyncio.subprocess.PIPE)
+    out, _ = await writer.communicate()
+    return Path(out.decode().strip())
 
 
 async def boot_seconds(tree: Path) -> float:
@@ -39,10 +56,8 @@ async def boot_seconds(tree: Path) -> float:
     try:
         with tempfile.TemporaryDirectory() as folder:
             async with LocalCsms() as csms:
-                state = StateFolder.at(Path(folder), None)
-                state.write_user_config(csms.url)
-                run_config = state.write_run_config(broker.host, broker.port)
-                with state.manager_log.open("ab") as log:
+                run_config = await write_configs(tree, Path(folder), csms.url, broker.host, broker.port)
+                with (Path(folder) / "manager.log").open("ab") as log:
                     launched = time.time()
                     manager = await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "framework.manager", "--config", str(run_config), cwd=tree,
@@ -54,7 +69,8 @@ async def boot_seconds(tree: Path) -> float:
                         BOOT_TIMEOUT_S)
                     return boot.time - launched
                 finally:
-                    manager.send_signal(signal.SIGTERM)
+                    if manager.returncode is None:
+                        manager.send_signal(signal.SIGTERM)
                     await manager.wait()
     finally:
         broker.stop()

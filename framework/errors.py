@@ -7,6 +7,10 @@ class FrameworkError(RuntimeError):
     """Base of every error the runtime raises."""
 
 
+class SchemaViolation(ValueError):
+    """A value does not match its interface schema; the message names what and where."""
+
+
 class StartupError(FrameworkError):
     """The module config or the retained definitions could not be obtained or make no sense."""
 

@@ -15,7 +15,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paho.mqtt.client import topic_matches_sub
 
@@ -28,14 +28,17 @@ from framework.errors import (
     FrameworkError,
     HandlerException,
     SchemaValidationError,
+    SchemaViolation,
     Shutdown,
     StartupError,
     command_error,
 )
 from framework.logs import setup_logging
 from framework.mqtt import BrokerAddress, MqttClient
-from framework.schema_validation import InterfaceValidator, SchemaViolation, type_registry
 from framework.topics import Topics, external
+
+if TYPE_CHECKING:
+    from framework.schema_validation import InterfaceValidator
 
 __all__ = ["ErrorEvent", "Module", "Requirement"]
 
@@ -367,6 +370,9 @@ class Module:
             ]
         self.validate_schema = bool(self.settings.get("validate_schema"))
         if self.validate_schema:
+            # imported here: jsonschema costs every module process ~40 ms of start-up, and the check is off by default
+            from framework.schema_validation import InterfaceValidator, type_registry
+
             types = type_registry({f: values[t.type_definition(f)] for f in values[t.types()] or []})
             self._validators = {name: InterfaceValidator(name, definition, types)
                                 for name, definition in self.interface_definitions.items()}

@@ -15,9 +15,9 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from framework.errors import SchemaViolation
 
-class SchemaViolation(ValueError):
-    """A value does not match its interface schema; the message names what and where."""
+__all__ = ["InterfaceValidator", "SchemaViolation", "TypeRegistry", "inline_refs", "type_registry"]
 
 
 @dataclass(frozen=True)
