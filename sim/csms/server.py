@@ -15,13 +15,14 @@ from urllib.parse import unquote
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from sim.csms.records import CALL, CONNECTED, DISCONNECTED, REJECTED, MessageLog, Record
 from sim.csms.replies import Override
-from sim.csms.session import CsmsChargePoint
+from sim.csms.session import CsmsChargePoint, CsmsChargePoint201, RecordingSession
 from sim.csms.state import ChargePointState, Transaction
 
-SUBPROTOCOL = "ocpp1.6"
+SESSIONS: dict[str, type[RecordingSession]] = {"1.6": CsmsChargePoint, "2.0.1": CsmsChargePoint201}
 
 
 def cp_id_from_path(path: str) -> str:
@@ -41,7 +42,8 @@ def basic_auth_user_password(header: str | None) -> tuple[str, str] | None:
 
 
 class LocalCsms:
-    """Accepts OCPP 1.6J charge points, answers them, records everything and sends commands.
+    """Accepts OCPP 1.6J charge points (or, with ocpp_version "2.0.1", 2.0.1 charging stations), answers them,
+    records everything and sends commands.
 
     Defaults answer permissively (boot Accepted, idTags Accepted); tests change them through the attributes
     (boot_status, heartbeat_interval, data_transfer_status, default_id_tag_status, id_tags) or replace a whole
@@ -56,7 +58,12 @@ class LocalCsms:
         ssl_context: ssl.SSLContext | None = None,
         basic_auth: Mapping[str, str] | None = None,
         call_timeout: float = 30.0,
+        ocpp_version: str = "1.6",
     ) -> None:
+        if ocpp_version not in SESSIONS:
+            raise ValueError(f"OCPP version {ocpp_version} is none of {', '.join(SESSIONS)}")
+        self.ocpp_version = ocpp_version
+        self.subprotocol = f"ocpp{ocpp_version}"
         self.host = host
         self._requested_port = port
         self.ssl_context = ssl_context
@@ -72,7 +79,7 @@ class LocalCsms:
         self.refuse_connections = False  # True: handshakes get HTTP 503, as a CSMS that is down for service
         self.log = MessageLog()
         self.charge_points: dict[str, ChargePointState] = {}
-        self._sessions: dict[str, CsmsChargePoint] = {}
+        self._sessions: dict[str, RecordingSession] = {}
         self._overrides: dict[str, Override] = {}
         self._transaction_ids = count(1)
         self._server: Server | None = None
@@ -84,7 +91,7 @@ class LocalCsms:
             self.host,
             self._requested_port,
             ssl=self.ssl_context,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=[Subprotocol(self.subprotocol)],
             process_request=self._check_handshake,
         )
         return self
@@ -339,8 +346,8 @@ class LocalCsms:
             refusal = (HTTPStatus.SERVICE_UNAVAILABLE, "not accepting connections")
         elif not cp_id:
             refusal = (HTTPStatus.NOT_FOUND, "no charge point id in the path")
-        elif SUBPROTOCOL not in [p.strip() for p in offered.split(",")]:
-            refusal = (HTTPStatus.BAD_REQUEST, f"subprotocol {SUBPROTOCOL} required")
+        elif self.subprotocol not in [p.strip() for p in offered.split(",")]:
+            refusal = (HTTPStatus.BAD_REQUEST, f"subprotocol {self.subprotocol} required")
         elif self.basic_auth is not None and not self._authorized(cp_id, request.headers.get("Authorization")):
             refusal = (HTTPStatus.UNAUTHORIZED, "bad or missing Basic auth credentials")
         if refusal is None:
@@ -360,7 +367,7 @@ class LocalCsms:
 
     async def _serve(self, connection: ServerConnection) -> None:
         cp_id = cp_id_from_path(connection.request.path)
-        session = CsmsChargePoint(cp_id, connection, self)
+        session = SESSIONS[self.ocpp_version](cp_id, connection, self)
         previous = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if previous is not None:  # the same charge point reconnected: the new socket replaces the old one

@@ -20,6 +20,9 @@ from ocpp.messages import Call, CallError, CallResult, MessageType, validate_pay
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result as call_result201
+from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -41,8 +44,12 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-class CsmsChargePoint(ChargePoint):
-    """The CSMS side of one connected charge point."""
+class RecordingSession:
+    """What the CSMS side of a connection does whatever the OCPP version: record every frame, apply the test's
+    overrides, send CALLs with wire payloads. Mixed in before the `ocpp` package's ChargePoint of a version."""
+
+    tracks_state = True
+    """Whether answered requests update the CSMS's ChargePointState (1.6 messages)."""
 
     def __init__(self, cp_id: str, connection: ServerConnection, csms: LocalCsms) -> None:
         super().__init__(cp_id, connection, response_timeout=csms.call_timeout, logger=_ENGINE_LOGGER)
@@ -96,7 +103,7 @@ class CsmsChargePoint(ChargePoint):
             if direction == "out":
                 request = self._requests_in.pop(unique_id, None)
                 action = request[0] if request else None
-                if request is not None and kind == CALLRESULT and isinstance(payload, dict):
+                if request is not None and kind == CALLRESULT and isinstance(payload, dict) and self.tracks_state:
                     self._csms.charge_point_state(self.id).apply(request[0], request[1], payload)
             else:
                 action = self._calls_out.pop(unique_id, None)
@@ -124,6 +131,45 @@ class CsmsChargePoint(ChargePoint):
         else:
             await self._send(msg.create_call_result(dict(reply)).to_json())
         return None
+
+    # --- calling ---------------------------------------------------------------------------------------
+    async def send_call(self, action: str, payload: dict[str, Any], timeout: float, validate: bool) -> Any:
+        """Send a CALL and return its answer's payload.
+
+        Raises CsmsCallError on CALLERROR, ConnectionError if the socket closes first, TimeoutError, and with
+        validate the library's OCPPError when the request or the answer breaks its schema."""
+        message = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
+        if validate:
+            await validate_payload(message, self._ocpp_version)
+        async with self._call_lock:  # OCPP-J: one CALL in flight per direction
+            await self._send(message.to_json())
+            answer = asyncio.ensure_future(self._get_specific_response(message.unique_id, timeout))
+            closed = asyncio.ensure_future(self._received_all.wait())
+            try:
+                done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
+                # An answer that came just before the close is routed already (no longer awaited in
+                # _calls_out); the library hands it over in a moment.
+                if answer not in done and message.unique_id in self._calls_out:
+                    raise ConnectionError(f"{self.id} disconnected before answering {action}")
+                await asyncio.wait({answer})
+            finally:
+                closed.cancel()
+                if not answer.done():
+                    answer.cancel()
+            try:
+                response = answer.result()
+            except TimeoutError:
+                raise TimeoutError(f"{self.id} did not answer {action} within {timeout}s") from None
+        if response.message_type_id == MessageType.CallError:
+            raise CsmsCallError(response.error_code, response.error_description, response.error_details)
+        if validate:  # on a copy: the library turns floats of some actions into Decimals while validating
+            await validate_payload(CallResult(response.unique_id, copy.deepcopy(response.payload), action),
+                                   self._ocpp_version)
+        return response.payload
+
+
+class CsmsChargePoint(RecordingSession, ChargePoint):
+    """The CSMS side of one connected OCPP 1.6 charge point."""
 
     def _id_tag_info(self, id_tag: str) -> dict[str, Any]:
         return camel_to_snake_case(self._csms.id_tag_info(id_tag))
@@ -188,36 +234,43 @@ class CsmsChargePoint(ChargePoint):
     def on_signed_firmware_status(self, **_: Any) -> call_result.SignedFirmwareStatusNotification:
         return call_result.SignedFirmwareStatusNotification()
 
-    # --- calling ---------------------------------------------------------------------------------------
-    async def send_call(self, action: str, payload: dict[str, Any], timeout: float, validate: bool) -> Any:
-        """Send a CALL and return its answer's payload.
 
-        Raises CsmsCallError on CALLERROR, ConnectionError if the socket closes first, TimeoutError, and with
-        validate the library's OCPPError when the request or the answer breaks its schema."""
-        message = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
-        if validate:
-            await validate_payload(message, self._ocpp_version)
-        async with self._call_lock:  # OCPP-J: one CALL in flight per direction
-            await self._send(message.to_json())
-            answer = asyncio.ensure_future(self._get_specific_response(message.unique_id, timeout))
-            closed = asyncio.ensure_future(self._received_all.wait())
-            try:
-                done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
-                # An answer that came just before the close is routed already (no longer awaited in
-                # _calls_out); the library hands it over in a moment.
-                if answer not in done and message.unique_id in self._calls_out:
-                    raise ConnectionError(f"{self.id} disconnected before answering {action}")
-                await asyncio.wait({answer})
-            finally:
-                closed.cancel()
-                if not answer.done():
-                    answer.cancel()
-            try:
-                response = answer.result()
-            except TimeoutError:
-                raise TimeoutError(f"{self.id} did not answer {action} within {timeout}s") from None
-        if response.message_type_id == MessageType.CallError:
-            raise CsmsCallError(response.error_code, response.error_description, response.error_details)
-        if validate:  # on a copy: the library turns floats of some actions into Decimals while validating
-            await validate_payload(CallResult(response.unique_id, copy.deepcopy(response.payload), action), "1.6")
-        return response.payload
+class CsmsChargePoint201(RecordingSession, ChargePoint201):
+    """The CSMS side of one connected OCPP 2.0.1 charging station: default answers for what a station sends
+    during provisioning and charging; the CSMS's state tables stay 1.6's (frames are recorded all the same)."""
+
+    tracks_state = False
+
+    @on(Action201.boot_notification)
+    def on_boot_notification(self, **_: Any) -> call_result201.BootNotification:
+        return call_result201.BootNotification(
+            current_time=utc_now(), interval=self._csms.heartbeat_interval, status=self._csms.boot_status)
+
+    @on(Action201.heartbeat)
+    def on_heartbeat(self, **_: Any) -> call_result201.Heartbeat:
+        return call_result201.Heartbeat(current_time=utc_now())
+
+    @on(Action201.status_notification)
+    def on_status_notification(self, **_: Any) -> call_result201.StatusNotification:
+        return call_result201.StatusNotification()
+
+    @on(Action201.notify_report)
+    def on_notify_report(self, **_: Any) -> call_result201.NotifyReport:
+        return call_result201.NotifyReport()
+
+    @on(Action201.security_event_notification)
+    def on_security_event(self, **_: Any) -> call_result201.SecurityEventNotification:
+        return call_result201.SecurityEventNotification()
+
+    @on(Action201.authorize)
+    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result201.Authorize:
+        status = self._csms.id_tag_info(id_token["id_token"])["status"]
+        return call_result201.Authorize(id_token_info={"status": status})
+
+    @on(Action201.transaction_event)
+    def on_transaction_event(self, **_: Any) -> call_result201.TransactionEvent:
+        return call_result201.TransactionEvent()
+
+    @on(Action201.meter_values)
+    def on_meter_values(self, **_: Any) -> call_result201.MeterValues:
+        return call_result201.MeterValues()
