@@ -16,7 +16,7 @@ from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, QueueSettings
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.protocol import OCPP201
-from module.v201.provisioning import get_variables, set_variables
+from module.v201.provisioning import get_base_report, get_variables, set_variables
 from module.v201.transaction_policy import V201TransactionPolicy
 from sim.csms.server import LocalCsms
 
@@ -48,6 +48,7 @@ async def station(tmp_path: Path, csms: LocalCsms) -> AsyncIterator[Station201]:
         link.register_handler(operation.ACTION, partial(operation.handle, model))
     queue = MessageQueue(db, link, QueueSettings(), V201TransactionPolicy(), boot_payload=lambda: dict(BOOT),
                          on_boot_accepted=lambda response: None)
+    link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, queue.send))
     await queue.start()
     await link.start()
     await queue.registration.wait_accepted()

@@ -89,3 +89,50 @@ async def test_get_and_set_of_an_attribute_type_the_variable_lacks_and_of_read_o
     [reboot] = await put(csms, {"component": {"name": "OCPPCommCtrlr"},
                                 "variable": {"name": "NetworkConfigurationPriority"}, "attributeValue": "1,0"})
     assert reboot["attributeStatus"] == "RebootRequired"
+
+
+async def reports(csms: LocalCsms, request_id: int) -> list[dict[str, Any]]:
+    """NotifyReport parts of one request, once the last (tbc false) arrived."""
+    await csms.wait_for("NotifyReport", lambda p: p["requestId"] == request_id and not p["tbc"])
+    return [p for p in csms.payloads("NotifyReport") if p["requestId"] == request_id]
+
+
+def reported(parts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {f"{d['component']['name']}/{d['variable']['name']}"
+            + (f"[{d['variable']['instance']}]" if "instance" in d["variable"] else ""): d
+            for part in parts for d in part["reportData"]}
+
+
+async def test_tc_b_12_cs_get_base_report_configuration_inventory(station: Station201, csms: LocalCsms) -> None:
+    answer = await csms.call(STATION_ID, "GetBaseReport", {"requestId": 12, "reportBase": "ConfigurationInventory"})
+    assert answer == {"status": "Accepted"}
+    data = reported(await reports(csms, 12))
+    assert "OCPPCommCtrlr/OfflineThreshold" in data and "SecurityCtrlr/SecurityProfile" not in data  # writable only
+    password = data["SecurityCtrlr/BasicAuthPassword"]["variableAttribute"][0]
+    assert password["mutability"] == "WriteOnly" and "value" not in password
+
+
+async def test_tc_b_13_cs_get_base_report_full_inventory_in_parts(station: Station201, csms: LocalCsms) -> None:
+    """Every variable, 10 per NotifyReport (ItemsPerMessageGetReport), seqNo counting up, tbc on all but the last;
+    the local CSMS checks every part against the OCA 2.0.1 NotifyReport schema as it receives it."""
+    per_part = station.model.find({"name": "DeviceDataCtrlr"}, {"name": "ItemsPerMessage", "instance": "GetReport"})
+    assert not isinstance(per_part, str)
+    station.model.write(per_part, "10")
+    answer = await csms.call(STATION_ID, "GetBaseReport", {"requestId": 13, "reportBase": "FullInventory"})
+    assert answer == {"status": "Accepted"}
+    parts = await reports(csms, 13)
+    count = len(station.model.variables)
+    assert [p["seqNo"] for p in parts] == list(range((count + 9) // 10))
+    assert [p["tbc"] for p in parts] == [True] * (len(parts) - 1) + [False]
+    data = reported(parts)
+    assert len(data) == count
+    offline = data["OCPPCommCtrlr/OfflineThreshold"]
+    assert offline["variableAttribute"] == [{"type": "Actual", "value": "60", "mutability": "ReadWrite",
+                                             "persistent": True, "constant": False}]
+    assert offline["variableCharacteristics"] == {"dataType": "integer", "unit": "s", "supportsMonitoring": False}
+
+
+async def test_get_base_report_summary_inventory(station: Station201, csms: LocalCsms) -> None:
+    assert await csms.call(STATION_ID, "GetBaseReport", {"requestId": 14, "reportBase": "SummaryInventory"}) == {
+        "status": "Accepted"}
+    assert {name.split("/")[0] for name in reported(await reports(csms, 14))} == {"ChargingStation"}
