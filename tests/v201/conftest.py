@@ -4,6 +4,7 @@ on the same SQLite file with the provisioning operations registered, against the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -38,8 +39,9 @@ async def csms() -> AsyncIterator[LocalCsms]:
         yield server
 
 
-@pytest.fixture
-async def station(tmp_path: Path, csms: LocalCsms) -> AsyncIterator[Station201]:
+@asynccontextmanager
+async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True) -> AsyncIterator[Station201]:
+    """The station started against `csms`; with `accepted`, once its BootNotification was accepted."""
     link = OcppLink(LinkSettings(f"{csms.host}:{csms.port}/", STATION_ID, retry_backoff_wait_minimum=0.05,
                                  retry_backoff_random_range=0), OCPP201)
     db = Database.open(tmp_path, STATION_ID)
@@ -51,10 +53,17 @@ async def station(tmp_path: Path, csms: LocalCsms) -> AsyncIterator[Station201]:
     link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, queue.send))
     await queue.start()
     await link.start()
-    await queue.registration.wait_accepted()
     try:
+        if accepted:
+            await queue.registration.wait_accepted()
         yield Station201(link, queue, model, db)
     finally:
         await queue.stop()
         await link.stop()
         db.close()
+
+
+@pytest.fixture
+async def station(tmp_path: Path, csms: LocalCsms) -> AsyncIterator[Station201]:
+    async with running_station(tmp_path, csms) as started:
+        yield started
