@@ -1,8 +1,9 @@
 """The device model's values and the rules of GetVariables / SetVariables (OCPP 2.0.1 B06, B05).
 
-Each value is the registry's default until written; written values of persistent variables are kept in SQLite
-(table `device_model_values`, in the charging station's one database file), those of others in memory until the
-next start. Every request item gets its own result, in order, as the CSMS sent them.
+Each value is the shipped one (component config files) or the registry's default until written; written values
+of persistent variables are kept in SQLite (table `device_model_values`, in the charging station's one database
+file), those of others in memory until the next start. Every request item gets its own result, in order, as the
+CSMS sent them.
 """
 
 from __future__ import annotations
@@ -46,10 +47,13 @@ def key_of(spec: VariableSpec) -> str:
 
 
 class DeviceModel:
-    def __init__(self, db: Database, variables: tuple[VariableSpec, ...] = VARIABLES) -> None:
+    def __init__(self, db: Database, variables: tuple[VariableSpec, ...] = VARIABLES,
+                 shipped: dict[str, dict[str, str]] | None = None) -> None:
         db.register_migrations("device_model_1", _SCHEMA)
         self._db = db
         self.variables = variables
+        self._shipped = shipped or {}
+        """The component config files' values (component_files.py), under what was written since."""
         self._volatile: dict[tuple[str, str], str] = {}
 
     # -- lookup -----------------------------------------------------------------------------------------------
@@ -70,8 +74,21 @@ class DeviceModel:
         return "UnknownVariable"
 
     def value(self, spec: VariableSpec, attribute: str = "Actual") -> str | None:
+        """Written, else shipped (component config files), else the registry's default (Actual only)."""
         stored = self._stored(spec, attribute)
-        return spec.default if stored is None and attribute == "Actual" else stored
+        if stored is not None:
+            return stored
+        shipped = self._shipped.get(key_of(spec), {}).get(attribute)
+        if shipped is not None:
+            return shipped
+        return spec.default if attribute == "Actual" else None
+
+    def value_of(self, component: str, variable: str, instance: str | None = None) -> str | None:
+        """The Actual value of a variable of an EVSE-less component the station reads for itself."""
+        spec = self.find({"name": component}, {"name": variable, "instance": instance})
+        if isinstance(spec, str):
+            raise KeyError(f"{component}/{variable}: {spec}")
+        return self.value(spec)
 
     # -- GetVariables / SetVariables ----------------------------------------------------------------------
     def get(self, component: dict[str, Any], variable: dict[str, Any], attribute: str = "Actual") -> Result:

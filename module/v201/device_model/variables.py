@@ -72,6 +72,13 @@ MEASURANDS = ("Current.Import", "Current.Offered", "Energy.Active.Import.Registe
 TX_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "DataSigned", "PowerPathClosed", "EnergyTransfer")
 
 VARIABLES: tuple[VariableSpec, ...] = (
+    # InternalCtrlr: the station's identity and where it connects (EVerest's layout; not standardized by OCPP)
+    _var("InternalCtrlr", "ChargePointId", STR, "cp001", mutability=RO, max_length=48),
+    _var("InternalCtrlr", "NetworkConnectionProfiles", STR, None, max_length=2500),
+    _var("InternalCtrlr", "ChargeBoxSerialNumber", STR, None, mutability=RO, max_length=25),
+    _var("InternalCtrlr", "ChargePointModel", STR, "SimModel", mutability=RO, max_length=20),
+    _var("InternalCtrlr", "ChargePointVendor", STR, "SimVendor", mutability=RO, max_length=20),
+    _var("InternalCtrlr", "FirmwareVersion", STR, None, mutability=RO, max_length=50),
     # OCPPCommCtrlr
     _var("OCPPCommCtrlr", "HeartbeatInterval", INT, "300", unit="s", min_limit=1),
     _var("OCPPCommCtrlr", "MessageTimeout", INT, "30", instance="Default", unit="s", min_limit=1),
