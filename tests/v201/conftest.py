@@ -1,24 +1,19 @@
-"""A 2.0.1 charging station in process: the shared link and queue with the 2.0.1 spec and policy, the device model
-on the same SQLite file with the provisioning operations registered, against the local CSMS in 2.0.1 mode."""
+"""A 2.0.1 charging station in process (module/v201/station.py: link, queue, device model, provisioning) on its
+SQLite file, its system module played by a recorder, against the local CSMS in 2.0.1 mode."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from module.link.link import OcppLink
-from module.link.settings import LinkSettings
 from module.queue.database import Database
-from module.queue.message_queue import MessageQueue, QueueSettings
 from module.v201.device_model.device_model import DeviceModel
-from module.v201.protocol import OCPP201
-from module.v201.provisioning import get_base_report, get_variables, set_variables
-from module.v201.transaction_policy import V201TransactionPolicy
+from module.v201.station import Station201
 from sim.csms.server import LocalCsms
 
 STATION_ID = "CS201"
@@ -26,11 +21,31 @@ BOOT = {"reason": "PowerUp", "chargingStation": {"model": "SimModel", "vendorNam
 
 
 @dataclass
-class Station201:
-    link: OcppLink
-    queue: MessageQueue
-    model: DeviceModel
-    db: Database
+class RecordingSystem:
+    """The system module's side of the SystemPort: records what the station asks."""
+
+    reset_allowed: bool = True
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    async def is_reset_allowed(self, reset_type: str) -> bool:
+        return self.reset_allowed
+
+    async def reset(self, reset_type: str) -> None:
+        self.calls.append(("reset", reset_type))
+
+    async def set_system_time(self, timestamp: str) -> bool:
+        self.calls.append(("set_system_time", timestamp))
+        return True
+
+
+def shipped_for(csms: LocalCsms) -> dict[str, dict[str, str]]:
+    profiles = [{"configurationSlot": 1, "connectionData": {
+        "ocppCsmsUrl": f"ws://{csms.host}:{csms.port}", "ocppInterface": "Wired0", "ocppTransport": "JSON",
+        "ocppVersion": "OCPP20", "securityProfile": 0}}]
+    return {"InternalCtrlr/ChargePointId": {"Actual": STATION_ID},
+            "InternalCtrlr/NetworkConnectionProfiles": {"Actual": json.dumps(profiles)},
+            "OCPPCommCtrlr/RetryBackOffWaitMinimum": {"Actual": "0"},
+            "OCPPCommCtrlr/RetryBackOffRandomRange": {"Actual": "0"}}
 
 
 @pytest.fixture
@@ -40,26 +55,19 @@ async def csms() -> AsyncIterator[LocalCsms]:
 
 
 @asynccontextmanager
-async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True) -> AsyncIterator[Station201]:
+async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True,
+                          system: RecordingSystem | None = None) -> AsyncIterator[Station201]:
     """The station started against `csms`; with `accepted`, once its BootNotification was accepted."""
-    link = OcppLink(LinkSettings(f"{csms.host}:{csms.port}/", STATION_ID, retry_backoff_wait_minimum=0.05,
-                                 retry_backoff_random_range=0), OCPP201)
     db = Database.open(tmp_path, STATION_ID)
-    model = DeviceModel(db)
-    for operation in (get_variables, set_variables):
-        link.register_handler(operation.ACTION, partial(operation.handle, model))
-    queue = MessageQueue(db, link, QueueSettings(), V201TransactionPolicy(), boot_payload=lambda: dict(BOOT),
-                         on_boot_accepted=lambda response: None)
-    link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, queue.send))
-    await queue.start()
-    await link.start()
+    station = Station201(DeviceModel(db, shipped=shipped_for(csms)), db, system or RecordingSystem())
+    await station.start()
     try:
         if accepted:
-            await queue.registration.wait_accepted()
-        yield Station201(link, queue, model, db)
+            await station.queue.registration.wait_accepted()
+        yield station
     finally:
-        await queue.stop()
-        await link.stop()
+        if station.running:
+            await station.stop()
         db.close()
 
 

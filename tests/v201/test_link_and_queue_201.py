@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from module.v201.station import Station201
 from sim.csms.records import CONNECTED
 from sim.csms.replies import CsmsCallError
 from sim.csms.server import LocalCsms
-from tests.v201.conftest import BOOT, STATION_ID, Station201
+from tests.v201.conftest import BOOT, STATION_ID
 
 
 async def test_boots_over_ocpp201_and_sends_transaction_events_on_the_durable_lane(station: Station201,

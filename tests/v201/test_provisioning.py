@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from module.v201.station import Station201
 from sim.csms.replies import CsmsCallError
 from sim.csms.server import LocalCsms
-from tests.v201.conftest import STATION_ID, Station201
+from tests.v201.conftest import STATION_ID
 
 OFFLINE_THRESHOLD = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "OfflineThreshold"}}
 AUTHORIZE_REMOTE_START = {"component": {"name": "AuthCtrlr"}, "variable": {"name": "AuthorizeRemoteStart"}}

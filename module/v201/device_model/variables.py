@@ -74,7 +74,10 @@ TX_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "DataSigned", "
 VARIABLES: tuple[VariableSpec, ...] = (
     # InternalCtrlr: the station's identity and where it connects (EVerest's layout; not standardized by OCPP)
     _var("InternalCtrlr", "ChargePointId", STR, "cp001", mutability=RO, max_length=48),
-    _var("InternalCtrlr", "NetworkConnectionProfiles", STR, None, max_length=2500),
+    _var("InternalCtrlr", "NetworkConnectionProfiles", STR,
+         '[{"configurationSlot": 1, "connectionData": {"ocppCsmsUrl": "ws://127.0.0.1:9000", "ocppInterface": '
+         '"Wired0", "ocppTransport": "JSON", "ocppVersion": "OCPP20", "securityProfile": 0, "messageTimeout": 30}}]',
+         max_length=2500),
     _var("InternalCtrlr", "ChargeBoxSerialNumber", STR, None, mutability=RO, max_length=25),
     _var("InternalCtrlr", "ChargePointModel", STR, "SimModel", mutability=RO, max_length=20),
     _var("InternalCtrlr", "ChargePointVendor", STR, "SimVendor", mutability=RO, max_length=20),
@@ -82,7 +85,7 @@ VARIABLES: tuple[VariableSpec, ...] = (
     # OCPPCommCtrlr
     _var("OCPPCommCtrlr", "HeartbeatInterval", INT, "300", unit="s", min_limit=1),
     _var("OCPPCommCtrlr", "MessageTimeout", INT, "30", instance="Default", unit="s", min_limit=1),
-    _var("OCPPCommCtrlr", "NetworkConfigurationPriority", SEQUENCE, "0", values_list=tuple(map(str, range(8))),
+    _var("OCPPCommCtrlr", "NetworkConfigurationPriority", SEQUENCE, "1", values_list=tuple(map(str, range(10))),
          reboot_required=True),
     _var("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", INT, "3", min_limit=1),
     _var("OCPPCommCtrlr", "OfflineThreshold", INT, "60", unit="s"),

@@ -1,0 +1,152 @@
+"""The OCPP 2.0.1 charging station in process: the shared link and queue with the 2.0.1 spec and policy, the
+device model, the provisioning operations, the heartbeat and the CSMS's time. Knows no framework: the system
+module is a port (module.core.ports.SystemPort, the same one the 1.6 core uses), the module wires it.
+
+Where it connects comes from the device model: the NetworkConnectionProfiles slot NetworkConfigurationPriority
+names first (ocppCsmsUrl, securityProfile), InternalCtrlr.ChargePointId, SecurityCtrlr.BasicAuthPassword."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from functools import partial
+from typing import Any
+
+from module.clock import Clock, monotonic_clock
+from module.core.context import command
+from module.core.ports import SystemPort
+from module.link.errors import CallTimeout, OcppError
+from module.link.link import OcppLink
+from module.link.message_log import MessageLog
+from module.link.settings import LinkSettings
+from module.queue.database import Database
+from module.queue.message_queue import MessageQueue, Offline, QueueSettings
+from module.v201.device_model.device_model import DeviceModel
+from module.v201.protocol import OCPP201
+from module.v201.provisioning import get_base_report, get_variables, reset, set_variables
+from module.v201.transaction_policy import V201TransactionPolicy
+
+log = logging.getLogger(__name__)
+
+RESET_TYPE = "NotSpecified"
+"""The system interface's reset type for a 2.0.1 Reset (which names none)."""
+
+
+class NetworkProfileError(ValueError):
+    """NetworkConnectionProfiles holds no usable profile; the message says why."""
+
+
+def link_settings(model: DeviceModel, tls: dict[str, Any] | None = None) -> LinkSettings:
+    profile = active_network_profile(model)
+    data = profile["connectionData"]
+    return LinkSettings(
+        central_system_uri=data["ocppCsmsUrl"], charge_point_id=model.value_of("InternalCtrlr", "ChargePointId") or "",
+        security_profile=int(data.get("securityProfile", 0)),
+        authorization_key=model.value_of("SecurityCtrlr", "BasicAuthPassword"),
+        call_timeout=float(data.get("messageTimeout") or model.value_of("OCPPCommCtrlr", "MessageTimeout", "Default")
+                           or 30),
+        ping_interval=float(model.value_of("OCPPCommCtrlr", "WebSocketPingInterval") or 0),
+        retry_backoff_wait_minimum=float(model.value_of("OCPPCommCtrlr", "RetryBackOffWaitMinimum") or 3),
+        retry_backoff_random_range=float(model.value_of("OCPPCommCtrlr", "RetryBackOffRandomRange") or 10),
+        retry_backoff_repeat_times=int(model.value_of("OCPPCommCtrlr", "RetryBackOffRepeatTimes") or 3),
+        **(tls or {}))
+
+
+def active_network_profile(model: DeviceModel) -> dict[str, Any]:
+    """The profile of the first slot in NetworkConfigurationPriority."""
+    try:
+        profiles = json.loads(model.value_of("InternalCtrlr", "NetworkConnectionProfiles") or "[]")
+    except ValueError as error:
+        raise NetworkProfileError(f"InternalCtrlr.NetworkConnectionProfiles is not JSON: {error}") from None
+    priority = (model.value_of("OCPPCommCtrlr", "NetworkConfigurationPriority") or "").split(",")
+    by_slot = {str(p.get("configurationSlot")): p for p in profiles if isinstance(p, dict)}
+    for slot in priority:
+        profile = by_slot.get(slot.strip())
+        if profile is not None and isinstance(profile.get("connectionData"), dict) and \
+                profile["connectionData"].get("ocppCsmsUrl"):
+            return profile
+    raise NetworkProfileError("no NetworkConnectionProfiles slot named in NetworkConfigurationPriority has an "
+                              "ocppCsmsUrl")
+
+
+class Station201:
+    def __init__(self, model: DeviceModel, db: Database, system: SystemPort, *, boot_reason: str = "PowerUp",
+                 tls: dict[str, Any] | None = None, message_log: MessageLog | None = None,
+                 clock: Clock = monotonic_clock) -> None:
+        self.model = model
+        self.db = db
+        self._system = system
+        self.boot_reason = boot_reason
+        self._clock = clock
+        self.link = OcppLink(link_settings(model, tls), OCPP201, message_log=message_log, clock=clock)
+        attempts = model.value_of("OCPPCommCtrlr", "MessageAttempts", "TransactionEvent")
+        interval = model.value_of("OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent")
+        settings = QueueSettings(transaction_message_attempts=int(attempts or 3),
+                                 transaction_message_retry_interval=float(interval or 60))
+        self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(), boot_payload=self.boot_payload,
+                                  on_boot_accepted=self._boot_accepted, clock=clock)
+        for operation in (get_variables, set_variables):
+            self.link.register_handler(operation.ACTION, partial(operation.handle, model))
+        self.link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, self.queue.send))
+        self.link.register_handler(reset.ACTION, partial(reset.handle, self))
+        self._heartbeat: asyncio.Task[None] | None = None
+        self.running = False
+
+    def boot_payload(self) -> dict[str, Any]:
+        station: dict[str, Any] = {"model": self.model.value_of("InternalCtrlr", "ChargePointModel"),
+                                   "vendorName": self.model.value_of("InternalCtrlr", "ChargePointVendor")}
+        for field, variable in (("serialNumber", "ChargeBoxSerialNumber"), ("firmwareVersion", "FirmwareVersion")):
+            value = self.model.value_of("InternalCtrlr", variable)
+            if value:
+                station[field] = value
+        return {"reason": self.boot_reason, "chargingStation": station}
+
+    async def start(self) -> None:
+        await self.queue.start()
+        await self.link.start()
+        self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="heartbeat-201")
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        await self.queue.stop()
+        await self.link.stop()
+
+    # -- registration and liveness -------------------------------------------------------------------------
+    async def _boot_accepted(self, response: dict[str, Any]) -> None:
+        interval = int(response.get("interval") or 0)
+        spec = self.model.find({"name": "OCPPCommCtrlr"}, {"name": "HeartbeatInterval"})
+        if interval > 0 and not isinstance(spec, str):
+            self.model.write(spec, str(interval))
+        await self._set_time(response["currentTime"])
+
+    async def _heartbeat_loop(self) -> None:
+        await self.queue.registration.wait_accepted()
+        while True:
+            await self._clock.sleep(float(self.model.value_of("OCPPCommCtrlr", "HeartbeatInterval") or 300))
+            try:
+                answer = await self.queue.send("Heartbeat", {})
+            except (Offline, OcppError, CallTimeout) as error:
+                log.info("Heartbeat not answered: %s", error)
+                continue
+            await self._set_time(answer["currentTime"])
+
+    async def _set_time(self, timestamp: str) -> None:
+        await command("set_system_time", self._system.set_system_time(timestamp), False)
+        clock = self.model.find({"name": "ClockCtrlr"}, {"name": "DateTime"})
+        if not isinstance(clock, str):
+            self.model.write(clock, timestamp)
+
+    # -- Reset -------------------------------------------------------------------------------------------------
+    async def reset_allowed(self) -> bool:
+        return await command("is_reset_allowed", self._system.is_reset_allowed(RESET_TYPE), False)
+
+    async def reset(self) -> None:
+        await self.stop()
+        await command("reset", self._system.reset(RESET_TYPE), None)

@@ -1,0 +1,58 @@
+"""The assembled 2.0.1 station: what the boot's answer sets, Reset through the system module (B11/B12), and where
+it connects from the device model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from module.queue.database import Database
+from module.v201.device_model.device_model import DeviceModel
+from module.v201.station import NetworkProfileError, link_settings
+from sim.csms.records import DISCONNECTED
+from sim.csms.server import LocalCsms
+from tests.v201.conftest import STATION_ID, RecordingSystem, running_station
+
+
+async def test_the_boot_answer_sets_the_heartbeat_interval_and_the_clock(tmp_path: Path, csms: LocalCsms) -> None:
+    csms.heartbeat_interval = 45
+    system = RecordingSystem()
+    async with running_station(tmp_path, csms, system=system) as station:
+        assert station.model.value_of("OCPPCommCtrlr", "HeartbeatInterval") == "45"
+        assert system.calls[0][0] == "set_system_time"
+        assert station.model.value_of("ClockCtrlr", "DateTime") == system.calls[0][1]
+
+
+async def test_tc_b_11_cs_reset_immediate_without_transaction(tmp_path: Path, csms: LocalCsms) -> None:
+    system = RecordingSystem()
+    async with running_station(tmp_path, csms, system=system) as station:
+        assert await csms.call(STATION_ID, "Reset", {"type": "Immediate"}) == {"status": "Accepted"}
+        await csms.wait_for_record(lambda r: r.kind == DISCONNECTED)
+        assert ("reset", "NotSpecified") in system.calls and not station.running
+
+
+async def test_reset_of_one_evse_or_not_allowed_is_rejected(tmp_path: Path, csms: LocalCsms) -> None:
+    system = RecordingSystem(reset_allowed=False)
+    async with running_station(tmp_path, csms, system=system) as station:
+        assert await csms.call(STATION_ID, "Reset", {"type": "OnIdle"}) == {"status": "Rejected"}
+        system.reset_allowed = True
+        assert await csms.call(STATION_ID, "Reset", {"type": "Immediate", "evseId": 1}) == {"status": "Rejected"}
+        assert station.running and not [call for call in system.calls if call[0] == "reset"]
+
+
+def test_link_settings_come_from_the_prioritized_network_profile(tmp_path: Path) -> None:
+    profiles = [{"configurationSlot": 1, "connectionData": {"ocppCsmsUrl": "ws://first.example:9000"}},
+                {"configurationSlot": 2, "connectionData": {"ocppCsmsUrl": "wss://second.example/ocpp",
+                                                            "securityProfile": 2}}]
+    model = DeviceModel(Database.open(tmp_path, "CS1"), shipped={
+        "InternalCtrlr/NetworkConnectionProfiles": {"Actual": json.dumps(profiles)},
+        "OCPPCommCtrlr/NetworkConfigurationPriority": {"Actual": "2,1"},
+        "InternalCtrlr/ChargePointId": {"Actual": "CS1"}})
+    settings = link_settings(model)
+    assert (settings.url(), settings.security_profile) == ("wss://second.example/ocpp/CS1", 2)
+    unusable = DeviceModel(Database.open(tmp_path / "other", "CS1"), shipped={
+        "InternalCtrlr/NetworkConnectionProfiles": {"Actual": "[]"}})
+    with pytest.raises(NetworkProfileError):
+        link_settings(unusable)
