@@ -3,6 +3,7 @@ SQLite file, its system module played by a recorder, against the local CSMS in 2
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,12 +27,14 @@ class RecordingSystem:
 
     reset_allowed: bool = True
     calls: list[tuple[str, str]] = field(default_factory=list)
+    reset_done: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def is_reset_allowed(self, reset_type: str) -> bool:
         return self.reset_allowed
 
     async def reset(self, reset_type: str) -> None:
         self.calls.append(("reset", reset_type))
+        self.reset_done.set()
 
     async def set_system_time(self, timestamp: str) -> bool:
         self.calls.append(("set_system_time", timestamp))

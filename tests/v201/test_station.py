@@ -3,6 +3,7 @@ it connects from the device model."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -29,8 +30,9 @@ async def test_tc_b_11_cs_reset_immediate_without_transaction(tmp_path: Path, cs
     system = RecordingSystem()
     async with running_station(tmp_path, csms, system=system) as station:
         assert await csms.call(STATION_ID, "Reset", {"type": "Immediate"}) == {"status": "Accepted"}
-        await csms.wait_for_record(lambda r: r.kind == DISCONNECTED)
+        await asyncio.wait_for(system.reset_done.wait(), 5)
         assert ("reset", "NotSpecified") in system.calls and not station.running
+        await csms.wait_for_record(lambda r: r.kind == DISCONNECTED)  # the OCPP side stopped for the reset
 
 
 async def test_reset_of_one_evse_or_not_allowed_is_rejected(tmp_path: Path, csms: LocalCsms) -> None:
