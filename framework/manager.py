@@ -6,8 +6,9 @@ retained definitions, serve `{P}config/request`, launch every non-standalone mod
 exit stops the system with a non-zero status, except one with REBOOT_EXIT_STATUS, which starts every module again;
 SIGINT/SIGTERM stop it cleanly.
 
-Module lookup (whatever folder the run config is in): module name `OCPP` is this repository's root; any other
-name `N` is `<dir>/N/` for each `--modules-dir` given, then `sim/N/`.  The folder holds the module's
+Module lookup (whatever folder the run config is in): module name `OCPP` is this repository's root and `OCPP201`
+its module/v201 (BUILT_IN_MODULES); any other name `N` is `<dir>/N/` for each `--modules-dir` given, then
+`sim/N/`.  The folder holds the module's
 manifest.yaml and is a Python package run as `<this interpreter> -m <package>` with the repository root as cwd:
 the root runs `-m module` (the `module/` package beside the root manifest), `sim/N` runs `-m sim.N`, `<dir>/N`
 runs `-m N` with `<dir>` put first on PYTHONPATH.  Interfaces are looked up in each `--interfaces-dir`, then in
@@ -50,6 +51,8 @@ from framework.topics import Topics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ROOT_MODULE_NAME = "OCPP"
+BUILT_IN_MODULES = {ROOT_MODULE_NAME: (REPO_ROOT, "module"), "OCPP201": (REPO_ROOT / "module" / "v201", "module.v201")}
+"""This repository's own modules: folder of the manifest, package run with -m."""
 STOP_GRACE_SECONDS = 3.0
 REBOOT_EXIT_STATUS = 75
 """A module exiting with this status reboots the system (a simulated System module after a firmware update):
@@ -80,7 +83,8 @@ class ModuleHome:
 
 def locate_module(name: str, modules_dirs: list[Path]) -> ModuleHome | None:
     """The module folder for a module name (rules in the module docstring), or None."""
-    candidates = [ModuleHome(name, REPO_ROOT, "module", REPO_ROOT)] if name == ROOT_MODULE_NAME else []
+    built_in = BUILT_IN_MODULES.get(name)
+    candidates = [ModuleHome(name, built_in[0], built_in[1], REPO_ROOT)] if built_in else []
     candidates += [ModuleHome(name, d / name, name, d) for d in modules_dirs]
     candidates.append(ModuleHome(name, REPO_ROOT / "sim" / name, f"sim.{name}", REPO_ROOT))
     return next((c for c in candidates if c.manifest_path.is_file()), None)

@@ -1,0 +1,131 @@
+"""The OCPP201 framework module: its options, the requirements it uses (system, security, auth), the provided
+interfaces (provided.py), and the 2.0.1 station (module/v201/station.py) started after GlobalReady.
+
+Files: the component config files (DeviceModelConfigPath) give the shipped device model values; what the CSMS or
+the station writes goes to DeviceModelDatabasePath, apart from them; queued messages go to
+CoreDatabasePath/<ChargePointId>.db. A broken component file or network profile stops the start with one line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from framework.errors import CommandError
+from framework.module import Module
+from module.core.context import command
+from module.impl.requirements.auth import AuthModule
+from module.impl.requirements.security import SecurityModule
+from module.impl.requirements.system import SystemModule
+from module.link.message_log import MessageLog
+from module.queue.database import Database
+from module.v201.device_model.component_files import ComponentFileError, load_shipped
+from module.v201.device_model.device_model import DeviceModel
+from module.v201.impl import provided
+from module.v201.station import NetworkProfileError, Station201, active_network_profile
+
+log = logging.getLogger(__name__)
+
+SHIPPED_CONFIG = Path(__file__).resolve().parents[3] / "config" / "v201"
+EXTERNAL_CONNECT = "everest_api/ocpp/cmd/connect"
+EXTERNAL_DISCONNECT = "everest_api/ocpp/cmd/disconnect"
+
+
+def _in(folder: Path, option: str) -> Path:
+    path = Path(option).expanduser()
+    return path if path.is_absolute() else folder / path
+
+
+class Ocpp201Module:
+    def __init__(self, mod: Module) -> None:
+        self.mod = mod
+        options = mod.config
+        self.core_path = Path(options["CoreDatabasePath"])
+        self.log_path = Path(options["MessageLogPath"])
+        for folder in (self.core_path, self.log_path):
+            folder.mkdir(parents=True, exist_ok=True)
+        config = Path(options["DeviceModelConfigPath"]).expanduser()
+        if not config.is_absolute() and not config.exists():
+            config = SHIPPED_CONFIG / config
+        model_file = _in(self.core_path, options["DeviceModelDatabasePath"])
+        self.model_db = Database.open(model_file.parent, model_file.stem)
+        self.model = DeviceModel(self.model_db, shipped=load_shipped(config))
+        active_network_profile(self.model)  # a station that cannot know where to connect does not start
+        self.system = SystemModule(mod)
+        self.security = SecurityModule.of(mod)
+        self.auth = AuthModule(mod)
+        self.station: Station201 | None = None
+        self._publishing: set[asyncio.Future[None]] = set()
+        self.boot_reason = "PowerUp"
+
+    def wire(self) -> None:
+        provided.implement(self.mod, self)
+        if self.mod.config.get("EnableExternalWebsocketControl"):
+            self.mod.subscribe_external(EXTERNAL_CONNECT, lambda _payload: self._websocket(True))
+            self.mod.subscribe_external(EXTERNAL_DISCONNECT, lambda _payload: self._websocket(False))
+
+    async def on_ready(self) -> None:
+        try:
+            self.boot_reason = await self.system.get_boot_reason()
+        except CommandError:
+            log.warning("system did not tell the boot reason; assuming PowerUp")
+        timeout = int(self.model.value_of("TxCtrlr", "EVConnectionTimeOut") or 60)
+        await command("set_connection_timeout", self.auth.set_connection_timeout(timeout), None)
+        await self.restart_ocpp()
+
+    async def restart_ocpp(self) -> bool:
+        if self.station is not None and self.station.running:
+            return False
+        profile = active_network_profile(self.model)
+        tls = await self.security.tls_files(int(profile["connectionData"].get("securityProfile", 0)))
+        charge_point_id = self.model.value_of("InternalCtrlr", "ChargePointId") or "cp001"
+        station = Station201(self.model, Database.open(self.core_path, charge_point_id), self.system,
+                             boot_reason=self.boot_reason, tls=tls, message_log=MessageLog(self.log_path))
+        station.link.add_connection_listener(self._connection_changed)
+        self.station = station
+        await station.start()
+        return True
+
+    async def stop_ocpp(self) -> bool:
+        if self.station is None or not self.station.running:
+            return False
+        await self.station.stop()
+        self.station.db.close()
+        return True
+
+    def _connection_changed(self, connected: bool) -> None:
+        task = asyncio.ensure_future(self.mod.publish(provided.OCPP_GENERIC, "is_connected", connected))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _websocket(self, connect: bool) -> None:
+        if self.station is not None:
+            await (self.station.link.connect() if connect else self.station.link.disconnect())
+
+
+async def run() -> int:
+    mod = await Module.connect()
+    try:
+        ocpp = Ocpp201Module(mod)
+    except (ComponentFileError, NetworkProfileError) as error:
+        print(f"OCPP201 configuration error: {error}", file=sys.stderr)
+        await mod.close()
+        return 1
+    ocpp.wire()
+    stopping = asyncio.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signal_number, stopping.set)
+    await mod.signal_ready(ocpp.on_ready)
+    running = asyncio.ensure_future(mod.run_forever())
+    waiting = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (running, waiting):
+        task.cancel()
+    await ocpp.stop_ocpp()
+    ocpp.model_db.close()
+    await mod.close()
+    return 0
+
+

@@ -1,0 +1,84 @@
+"""The OCPP201 module end to end: launched by the manager from a run config that holds the 1.6 module too (as a
+charger maker may run both against two CSMSs), each booting at its own local CSMS; the 2.0.1 one answers
+GetVariables and a FullInventory base report from its component config files."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+from framework.broker import PrivateBroker
+from sim.csms import LocalCsms
+from sim.csms.records import CONNECTED
+from sim.demo.state_folder import REPO, StateFolder
+
+BOOT_TIMEOUT_S = 60.0
+
+
+def station_files(folder: Path, csms: LocalCsms) -> Path:
+    """Component config files of a charger maker: the station's identity and its CSMS, in custom/."""
+    profiles = [{"configurationSlot": 1, "connectionData": {
+        "ocppCsmsUrl": f"ws://{csms.host}:{csms.port}", "ocppInterface": "Wired0", "ocppTransport": "JSON",
+        "ocppVersion": "OCPP20", "securityProfile": 0}}]
+    (folder / "custom").mkdir(parents=True)
+    (folder / "custom" / "InternalCtrlr.json").write_text(json.dumps({"name": "InternalCtrlr", "properties": {
+        "ChargePointId": {"variable_name": "ChargePointId", "attributes": [{"type": "Actual", "value": "cs201"}]},
+        "NetworkConnectionProfiles": {"variable_name": "NetworkConnectionProfiles",
+                                      "attributes": [{"type": "Actual", "value": json.dumps(profiles)}]}}}))
+    return folder
+
+
+def run_config(state: StateFolder, broker: PrivateBroker, csms201: LocalCsms, folder: Path) -> Path:
+    path = state.write_run_config(broker.host, broker.port)
+    config = yaml.safe_load(path.read_text())
+    config["active_modules"]["ocpp201"] = {
+        "module": "OCPP201",
+        "config_module": {"CoreDatabasePath": str(folder / "db201"), "MessageLogPath": str(folder / "logs201"),
+                          "DeviceModelConfigPath": str(station_files(folder / "component_config", csms201))},
+        "connections": {
+            "evse_manager": [{"module_id": f"evse_manager_{n}", "implementation_id": "evse"} for n in (1, 2)],
+            "system": [{"module_id": "system", "implementation_id": "main"}],
+            "security": [{"module_id": "evse_security", "implementation_id": "main"}],
+            "auth": [{"module_id": "auth", "implementation_id": "main"}]}}
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, broker: PrivateBroker) -> None:
+    async with LocalCsms(call_timeout=10) as csms16, LocalCsms(call_timeout=10, ocpp_version="2.0.1") as csms201:
+        state = StateFolder.at(tmp_path, None)
+        state.write_user_config(csms16.url)
+        config = run_config(state, broker, csms201, tmp_path)
+        with (tmp_path / "manager.log").open("ab") as log:
+            manager = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "framework.manager", "--config", str(config), cwd=REPO, stdout=log,
+                stderr=asyncio.subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            boot201 = await csms201.wait_for("BootNotification", timeout=BOOT_TIMEOUT_S)
+            await csms16.wait_for("BootNotification", timeout=BOOT_TIMEOUT_S)
+            assert boot201["reason"] == "PowerUp" and boot201["chargingStation"]["vendorName"] == "SimVendor"
+            connected = await csms201.wait_for_record(lambda r: r.kind == CONNECTED)
+            assert connected.payload["path"].endswith("/cs201") and connected.payload["subprotocol"] == "ocpp2.0.1"
+            await csms201.wait_for("BootNotification", direction="out", kind="CALLRESULT")
+
+            answer = await csms201.call("cs201", "GetVariables", {"getVariableData": [
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}]})
+            assert answer["getVariableResult"][0]["attributeValue"] == "300"
+            assert await csms201.call("cs201", "GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"}) == {
+                "status": "Accepted"}
+            last = await csms201.wait_for("NotifyReport", lambda p: not p["tbc"])
+            assert last["requestId"] == 1
+            keys = await csms16.get_configuration(["HeartbeatInterval"])
+            assert keys["configurationKey"][0]["key"] == "HeartbeatInterval"  # the 1.6 module beside it
+        finally:
+            if manager.returncode is None:
+                manager.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(manager.wait(), 30)
+        log_text = (tmp_path / "manager.log").read_text()
+        assert "Traceback" not in log_text, log_text[-3000:]
