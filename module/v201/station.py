@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
@@ -25,11 +26,13 @@ from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, Offline, QueueSettings
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.protocol import OCPP201
-from module.v201.provisioning import get_base_report, get_variables, reset, set_variables
+from module.v201.provisioning import get_base_report, get_variables, reset, set_network_profile, set_variables
 from module.v201.transaction_policy import V201TransactionPolicy
 
 log = logging.getLogger(__name__)
 
+TlsFiles = Callable[[int], Awaitable[dict[str, Any]]]
+"""The LinkSettings TLS fields for a security profile (the certificate store's files)."""
 RESET_TYPE = "NotSpecified"
 """The system interface's reset type for a 2.0.1 Reset (which names none)."""
 
@@ -42,8 +45,7 @@ def link_settings(model: DeviceModel, tls: dict[str, Any] | None = None) -> Link
     profile = active_network_profile(model)
     data = profile["connectionData"]
     return LinkSettings(
-        central_system_uri=data["ocppCsmsUrl"], charge_point_id=model.value_of("InternalCtrlr", "ChargePointId") or "",
-        security_profile=int(data.get("securityProfile", 0)),
+        charge_point_id=model.value_of("InternalCtrlr", "ChargePointId") or "", **profile_settings(profile),
         authorization_key=model.value_of("SecurityCtrlr", "BasicAuthPassword"),
         call_timeout=float(data.get("messageTimeout") or model.value_of("OCPPCommCtrlr", "MessageTimeout", "Default")
                            or 30),
@@ -54,27 +56,37 @@ def link_settings(model: DeviceModel, tls: dict[str, Any] | None = None) -> Link
         **(tls or {}))
 
 
-def active_network_profile(model: DeviceModel) -> dict[str, Any]:
-    """The profile of the first slot in NetworkConfigurationPriority."""
+def network_profiles(model: DeviceModel) -> list[dict[str, Any]]:
+    """The usable profiles of the slots NetworkConfigurationPriority names, in its order."""
     try:
         profiles = json.loads(model.value_of("InternalCtrlr", "NetworkConnectionProfiles") or "[]")
     except ValueError as error:
         raise NetworkProfileError(f"InternalCtrlr.NetworkConnectionProfiles is not JSON: {error}") from None
     priority = (model.value_of("OCPPCommCtrlr", "NetworkConfigurationPriority") or "").split(",")
     by_slot = {str(p.get("configurationSlot")): p for p in profiles if isinstance(p, dict)}
-    for slot in priority:
-        profile = by_slot.get(slot.strip())
-        if profile is not None and isinstance(profile.get("connectionData"), dict) and \
-                profile["connectionData"].get("ocppCsmsUrl"):
-            return profile
-    raise NetworkProfileError("no NetworkConnectionProfiles slot named in NetworkConfigurationPriority has an "
-                              "ocppCsmsUrl")
+    usable = [by_slot[slot.strip()] for slot in priority if slot.strip() in by_slot]
+    usable = [p for p in usable if isinstance(p.get("connectionData"), dict) and p["connectionData"].get("ocppCsmsUrl")]
+    if not usable:
+        raise NetworkProfileError("no NetworkConnectionProfiles slot named in NetworkConfigurationPriority has an "
+                                  "ocppCsmsUrl")
+    return usable
+
+
+def active_network_profile(model: DeviceModel) -> dict[str, Any]:
+    """The profile of the first usable slot in NetworkConfigurationPriority."""
+    return network_profiles(model)[0]
+
+
+def profile_settings(profile: dict[str, Any]) -> dict[str, Any]:
+    """The LinkSettings fields a network connection profile sets."""
+    data = profile["connectionData"]
+    return {"central_system_uri": data["ocppCsmsUrl"], "security_profile": int(data.get("securityProfile", 0))}
 
 
 class Station201:
     def __init__(self, model: DeviceModel, db: Database, system: SystemPort, *, boot_reason: str = "PowerUp",
-                 tls: dict[str, Any] | None = None, message_log: MessageLog | None = None,
-                 clock: Clock = monotonic_clock) -> None:
+                 tls: dict[str, Any] | None = None, tls_for: TlsFiles | None = None,
+                 message_log: MessageLog | None = None, clock: Clock = monotonic_clock) -> None:
         self.model = model
         self.db = db
         self._system = system
@@ -91,6 +103,15 @@ class Station201:
             self.link.register_handler(operation.ACTION, partial(operation.handle, model))
         self.link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, self.queue.send))
         self.link.register_handler(reset.ACTION, partial(reset.handle, self))
+        self.link.register_handler(set_network_profile.ACTION, lambda request: set_network_profile.handle(
+            model, self.link.settings.security_profile, request))
+        self._tls_for = tls_for
+        self._failures = 0
+        self._profile_index = 0
+        self._switching: asyncio.Task[None] | None = None
+        self.link.add_failure_listener(self._connect_failed)
+        self.link.add_connection_listener(self._connection_changed)
+        self._record_security_profile()
         self._heartbeat: asyncio.Task[None] | None = None
         self.running = False
 
@@ -111,12 +132,44 @@ class Station201:
 
     async def stop(self) -> None:
         self.running = False
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        for task in (self._heartbeat, self._switching):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.queue.stop()
         await self.link.stop()
+
+    # -- network connection profiles (B10) ------------------------------------------------------------------
+    def _connection_changed(self, connected: bool) -> None:
+        if connected:
+            self._failures = 0
+
+    def _connect_failed(self, failure: Any) -> None:
+        """After NetworkProfileConnectionAttempts failed attempts, the next slot of NetworkConfigurationPriority
+        (round robin), its TLS files fetched first."""
+        self._failures += 1
+        attempts = int(self.model.value_of("OCPPCommCtrlr", "NetworkProfileConnectionAttempts") or 3)
+        if self._failures < attempts or (self._switching is not None and not self._switching.done()):
+            return
+        self._failures = 0
+        self._switching = asyncio.ensure_future(self._next_profile())
+
+    async def _next_profile(self) -> None:
+        profiles = network_profiles(self.model)
+        self._profile_index = (self._profile_index + 1) % len(profiles)
+        profile = profiles[self._profile_index]
+        settings = profile_settings(profile)
+        tls = await self._tls_for(settings["security_profile"]) if self._tls_for is not None else {}
+        log.warning("falling back to network profile slot %s (%s)", profile.get("configurationSlot"),
+                    settings["central_system_uri"])
+        self.link.update_settings(**settings, **tls)
+        self._record_security_profile()
+
+    def _record_security_profile(self) -> None:
+        spec = self.model.find({"name": "SecurityCtrlr"}, {"name": "SecurityProfile"})
+        if not isinstance(spec, str):
+            self.model.write(spec, str(self.link.settings.security_profile))
 
     # -- registration and liveness -------------------------------------------------------------------------
     async def _boot_accepted(self, response: dict[str, Any]) -> None:

@@ -59,10 +59,13 @@ async def csms() -> AsyncIterator[LocalCsms]:
 
 @asynccontextmanager
 async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True,
-                          system: RecordingSystem | None = None) -> AsyncIterator[Station201]:
-    """The station started against `csms`; with `accepted`, once its BootNotification was accepted."""
+                          system: RecordingSystem | None = None,
+                          shipped: dict[str, dict[str, str]] | None = None) -> AsyncIterator[Station201]:
+    """The station started against `csms` (its values over `shipped`); with `accepted`, once its BootNotification
+    was accepted."""
     db = Database.open(tmp_path, STATION_ID)
-    station = Station201(DeviceModel(db, shipped=shipped_for(csms)), db, system or RecordingSystem())
+    station = Station201(DeviceModel(db, shipped={**shipped_for(csms), **(shipped or {})}), db,
+                         system or RecordingSystem())
     await station.start()
     try:
         if accepted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,38 @@ def test_link_settings_come_from_the_prioritized_network_profile(tmp_path: Path)
         "InternalCtrlr/NetworkConnectionProfiles": {"Actual": "[]"}})
     with pytest.raises(NetworkProfileError):
         link_settings(unusable)
+
+
+def _profile(slot: int, url: str, security_profile: int = 0) -> dict[str, object]:
+    return {"configurationSlot": slot, "connectionData": {"ocppVersion": "OCPP20", "ocppTransport": "JSON",
+                                                          "ocppCsmsUrl": url, "messageTimeout": 30,
+                                                          "securityProfile": security_profile,
+                                                          "ocppInterface": "Wired0"}}
+
+
+async def test_set_network_profile_stores_a_slot_and_refuses_a_downgrade_or_unknown_slot(
+        tmp_path: Path, csms: LocalCsms) -> None:
+    async with running_station(tmp_path, csms) as station:
+        profile = _profile(2, "ws://backup.example:9000", 1)
+        assert await csms.call(STATION_ID, "SetNetworkProfile", profile) == {"status": "Accepted"}
+        stored = json.loads(station.model.value_of("InternalCtrlr", "NetworkConnectionProfiles") or "")
+        assert [p["configurationSlot"] for p in stored] == [1, 2] and stored[1] == profile
+        assert await csms.call(STATION_ID, "SetNetworkProfile", _profile(12, "ws://x.example")) == {
+            "status": "Rejected"}
+        station.link.update_settings(security_profile=1)  # as if profile 1 were in use
+        assert await csms.call(STATION_ID, "SetNetworkProfile", _profile(3, "ws://a.example", 0)) == {
+            "status": "Rejected"}  # below the profile in use
+
+
+async def test_connection_falls_back_to_the_next_priority_slot(tmp_path: Path, csms: LocalCsms) -> None:
+    """Slot 1 answers nobody; after NetworkProfileConnectionAttempts failures the station uses slot 2."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"ws://127.0.0.1:{closed.getsockname()[1]}"
+    profiles = [_profile(1, dead), _profile(2, f"ws://{csms.host}:{csms.port}")]
+    async with running_station(tmp_path, csms, shipped={
+            "InternalCtrlr/NetworkConnectionProfiles": {"Actual": json.dumps(profiles)},
+            "OCPPCommCtrlr/NetworkConfigurationPriority": {"Actual": "1,2"},
+            "OCPPCommCtrlr/NetworkProfileConnectionAttempts": {"Actual": "2"}}) as station:
+        assert station.link.settings.central_system_uri == f"ws://{csms.host}:{csms.port}"
+        assert len(csms.payloads("BootNotification")) == 1

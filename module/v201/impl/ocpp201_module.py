@@ -82,7 +82,8 @@ class Ocpp201Module:
         tls = await self.security.tls_files(int(profile["connectionData"].get("securityProfile", 0)))
         charge_point_id = self.model.value_of("InternalCtrlr", "ChargePointId") or "cp001"
         station = Station201(self.model, Database.open(self.core_path, charge_point_id), self.system,
-                             boot_reason=self.boot_reason, tls=tls, message_log=MessageLog(self.log_path))
+                             boot_reason=self.boot_reason, tls=tls, tls_for=self.security.tls_files,
+                             message_log=MessageLog(self.log_path))
         station.link.add_connection_listener(self._connection_changed)
         self.station = station
         await station.start()
