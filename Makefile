@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PREFIX ?= build/everest
 CSMS ?=
+OCPP ?= 16
 
 .PHONY: run test lint bench everest-module setup mosquitto clean
 
@@ -34,7 +35,7 @@ test: setup
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 run: setup
-	$(PY) -m sim.demo $(if $(CSMS),--csms $(CSMS),)
+	$(PY) -m sim.demo --ocpp $(OCPP) $(if $(CSMS),--csms $(CSMS),)
 
 lint: setup
 	$(VENV)/bin/ruff check .

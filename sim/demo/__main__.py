@@ -1,4 +1,4 @@
-"""`python -m sim.demo [--csms ws://host:port/path] [--state-dir DIR] [--headless] [--duration S]`."""
+"""`python -m sim.demo [--csms ws://host:port/path] [--ocpp 16|201] [--state-dir DIR] [--headless] [--duration S]`."""
 
 from __future__ import annotations
 
@@ -22,13 +22,16 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--state-dir", type=Path, default=None,
                         help=f"where the demo keeps its files (default ${STATE_DIR_ENV} or {DEFAULT_STATE_DIR}/ "
                              "in the repository)")
+    parser.add_argument("--ocpp", choices=("16", "201"), default="16",
+                        help="201: the OCPP201 module (boot and a full base report; no sessions yet) instead of OCPP")
     parser.add_argument("--headless", action="store_true", help="plain event lines even on a terminal")
     parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     args = parser.parse_args(argv)
     if args.csms and not args.csms.startswith("ws://"):
         parser.error("--csms: the demo connects with security profile 0, so the URL must start with ws://")
     state_dir = args.state_dir or Path(os.environ.get(STATE_DIR_ENV) or REPO / DEFAULT_STATE_DIR)
-    return Options(args.csms, state_dir, live=sys.stdout.isatty() and not args.headless, duration=args.duration)
+    return Options(args.csms, state_dir, live=sys.stdout.isatty() and not args.headless, duration=args.duration,
+                   ocpp_version="2.0.1" if args.ocpp == "201" else "1.6")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,7 @@ from sim.demo.files import DemoFiles
 from sim.demo.monitor import OfferedCurrent, SessionEvent, SystemMonitor
 from sim.demo.ocpp_messages import follow_log, from_record
 from sim.demo.session import play_all, show_smart_charging
-from sim.demo.state_folder import REPO, StateFolder
+from sim.demo.state_folder import CHARGE_POINT_ID, REPO, StateFolder
 from sim.demo.view import DemoView
 
 READY_TIMEOUT_S = 60.0
@@ -36,6 +36,7 @@ class Options:
     state_dir: Path
     live: bool
     duration: float | None
+    ocpp_version: str = "1.6"
 
 
 def start_broker() -> PrivateBroker:
@@ -64,7 +65,7 @@ class Demo:
     def __init__(self, options: Options, out: TextIO) -> None:
         self.options = options
         self.out = out
-        self.state = StateFolder.at(options.state_dir, options.csms_url)
+        self.state = StateFolder.at(options.state_dir, options.csms_url, options.ocpp_version)
         self.stop = asyncio.Event()
         self.broker: PrivateBroker | None = None
         self.csms: LocalCsms | None = None
@@ -87,24 +88,30 @@ class Demo:
     async def _run(self) -> int:
         self.state.root.mkdir(parents=True, exist_ok=True)
         self.broker = await asyncio.to_thread(start_broker)
+        v201 = self.options.ocpp_version == "2.0.1"
         if self.options.csms_url:
             csms_uri = self.options.csms_url
         else:
-            self.csms = await LocalCsms().start()
-            self.control = ControlServer(self.csms)
-            (self.state.root / PORT_FILE).write_text(f"{await self.control.start()}\n")
+            self.csms = await LocalCsms(ocpp_version=self.options.ocpp_version).start()
+            if not v201:  # sim.ctl's CSMS commands are 1.6 messages
+                self.control = ControlServer(self.csms)
+                (self.state.root / PORT_FILE).write_text(f"{await self.control.start()}\n")
             csms_uri = self.csms.url
         self.files = await asyncio.to_thread(DemoFiles.start, self.state.files)
-        self.state.write_user_config(csms_uri)
+        if v201:
+            self.state.write_station_files(csms_uri)
+        else:
+            self.state.write_user_config(csms_uri)
         run_config = self.state.write_run_config(self.broker.host, self.broker.port)
         self.state.write_broker_file(self.broker.host, self.broker.port)
         evses = evse_modules(run_config)
-        view = self.view = DemoView(self.out, self.options.live, sorted(evses.values()), [
-            f"OCPP 1.6J charge point demo: {len(evses)} simulated EVSEs, CSMS {csms_uri}",
-            f"state {self.state.charger}   module logs {self.state.manager_log}",
+        title = "OCPP 2.0.1 charging station" if v201 else "OCPP 1.6J charge point"
+        hints = [] if v201 else [  # sim.ctl's CSMS commands and the file servers' are 1.6 messages
             "try: python -m sim.ctl plug 1 / swipe 1 RFID_VALID1 / unplug 1 / csms remote-start 1 TAG"
-            " / csms reserve 2 TAG",
-            *self.files.hints()])
+            " / csms reserve 2 TAG", *self.files.hints()]
+        view = self.view = DemoView(self.out, self.options.live, sorted(evses.values()), [
+            f"{title} demo: {len(evses)} simulated EVSEs, CSMS {csms_uri}",
+            f"state {self.state.charger}   module logs {self.state.manager_log}", *hints])
         if self.csms is not None:
             self.csms.add_listener(lambda record: view.ocpp(from_record(record)))
         else:
@@ -159,12 +166,26 @@ class Demo:
             except TimeoutError:
                 self.view.note("demo", f"no BootNotification accepted after {BOOT_TIMEOUT_S:.0f} s; "
                                        "playing the sessions anyway")
+            if self.options.ocpp_version == "2.0.1":
+                await self._base_report()
+                return
             shows = [play_all(self.monitor, self.view, evses)]
             if self.csms is not None:
                 shows.append(show_smart_charging(self.csms, self.monitor, self.view, evses[0]))
             await asyncio.gather(*shows)
         except TimeoutError:
             self.view.note("demo", f"the scripted session got stuck; see {self.state.manager_log}")
+
+    async def _base_report(self) -> None:
+        """The 2.0.1 station has no charging sessions yet (part 2): the demo asks for its full device model."""
+        assert self.view is not None
+        if self.csms is None:
+            self.view.note("demo", "booted; ask your CSMS for a GetBaseReport to see the device model")
+            return
+        await self.csms.call(CHARGE_POINT_ID, "GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"})
+        await self.csms.wait_for("NotifyReport", lambda payload: not payload["tbc"], timeout=BOOT_TIMEOUT_S)
+        variables = sum(len(payload["reportData"]) for payload in self.csms.payloads("NotifyReport"))
+        self.view.note("demo", f"base report received: {variables} variables; the station runs until Ctrl-C")
 
     async def _shutdown(self) -> None:
         for task in self.tasks:

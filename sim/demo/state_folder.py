@@ -27,23 +27,26 @@ DEMO_LOG_FORMATS = ["log", "html", "security"]
 BROKER_FILE = "broker.json"
 
 
-def charger_folder_name(csms_url: str | None) -> str:
-    """`local`, or `remote/<host_port_path>` for another CSMS (one folder per CSMS address)."""
+def charger_folder_name(csms_url: str | None, ocpp_version: str = "1.6") -> str:
+    """`local`, or `remote/<host_port_path>` for another CSMS (one folder per CSMS address); with a `201` suffix
+    for the OCPP 2.0.1 station, so the two never share state."""
+    suffix = "201" if ocpp_version == "2.0.1" else ""
     if not csms_url:
-        return "local"
+        return "local" + suffix
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", csms_url.split("://", 1)[-1]).strip("_")
-    return f"remote/{slug or 'csms'}"
+    return f"remote{suffix}/{slug or 'csms'}"
 
 
 @dataclass(frozen=True)
 class StateFolder:
     root: Path
     charger: Path
+    ocpp_version: str = "1.6"
 
     @classmethod
-    def at(cls, root: Path, csms_url: str | None) -> StateFolder:
+    def at(cls, root: Path, csms_url: str | None, ocpp_version: str = "1.6") -> StateFolder:
         root = root.resolve()
-        return cls(root, root / charger_folder_name(csms_url))
+        return cls(root, root / charger_folder_name(csms_url, ocpp_version), ocpp_version)
 
     @property
     def user_config(self) -> Path:
@@ -69,6 +72,23 @@ class StateFolder:
     @property
     def message_log(self) -> Path:
         return self.charger / "logs" / "messages.jsonl"
+
+    @property
+    def component_config(self) -> Path:
+        """The 2.0.1 station's component config files (its identity and CSMS in custom/InternalCtrlr.json)."""
+        return self.charger / "component_config"
+
+    def write_station_files(self, csms_url: str) -> None:
+        """Point the 2.0.1 station at the CSMS; what the CSMS wrote in earlier runs stays in its database."""
+        profiles = [{"configurationSlot": 1, "connectionData": {
+            "ocppCsmsUrl": csms_url.rstrip("/"), "ocppInterface": "Wired0", "ocppTransport": "JSON",
+            "ocppVersion": "OCPP20", "securityProfile": 0, "messageTimeout": 30}}]
+        internal = {"name": "InternalCtrlr", "properties": {
+            "ChargePointId": {"variable_name": "ChargePointId",
+                              "attributes": [{"type": "Actual", "value": CHARGE_POINT_ID}]},
+            "NetworkConnectionProfiles": {"variable_name": "NetworkConnectionProfiles",
+                                          "attributes": [{"type": "Actual", "value": json.dumps(profiles)}]}}}
+        _write_atomically(self.component_config / "custom" / "InternalCtrlr.json", json.dumps(internal, indent=2))
 
     def write_user_config(self, central_system_uri: str) -> None:
         """Point the charger at the CSMS; keys the CSMS changed in earlier runs stay as they were."""
@@ -101,8 +121,27 @@ class StateFolder:
             if extra:
                 entry["config_module"] = {**(entry.get("config_module") or {}), **extra}
         (self.charger / "energy-limits").mkdir(parents=True, exist_ok=True)
+        if self.ocpp_version == "2.0.1":
+            config = self._with_ocpp201(config)
         _write_atomically(self.run_config, yaml.safe_dump(config, sort_keys=False))
         return self.run_config
+
+    def _with_ocpp201(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The run config with the OCPP201 module in place of the 1.6 one: the connections it declares, and the
+        other modules' connections to the 1.6 module's auth_validator / auth_provider moved to it."""
+        modules = config["active_modules"]
+        ocpp16 = modules.pop("ocpp")
+        wanted = ("evse_manager", "system", "security", "auth")
+        modules["ocpp201"] = {"module": "OCPP201", "config_module": {
+            "CoreDatabasePath": str(self.charger / "db"), "MessageLogPath": str(self.charger / "logs"),
+            "DeviceModelConfigPath": str(self.component_config)},
+            "connections": {name: ocpp16["connections"][name] for name in wanted}}
+        for entry in modules.values():
+            for targets in (entry.get("connections") or {}).values():
+                for target in targets:
+                    if target["module_id"] == "ocpp":
+                        target["module_id"] = "ocpp201"
+        return config
 
     def write_broker_file(self, host: str, port: int, external_prefix: str = "") -> None:
         _write_atomically(self.broker_file, json.dumps({"host": host, "port": port,

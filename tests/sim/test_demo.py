@@ -201,3 +201,17 @@ async def test_other_csms_gets_the_same_sessions_and_the_demo_state_stays_untouc
     assert saved.read_text() == '{"Internal": {"CentralSystemURI": "127.0.0.1:1/kept"}}\n'
     remote = next((tmp_path / "remote").iterdir())
     assert json.loads((remote / "user_config.json").read_text())["Internal"]["CentralSystemURI"] == url
+
+
+async def test_make_run_ocpp_201_boots_the_station_and_shows_its_base_report(
+        tmp_path: Path, demos: list[DemoProcess]) -> None:
+    demo = await start_demo(tmp_path, "--ocpp", "201")
+    demos.append(demo)
+    reader = asyncio.create_task(demo.read())
+    await demo.wait_line("base report received", SESSIONS_DONE_S)
+    boot = next(m for m in demo.messages if m.action == "BootNotification" and m.kind == "CALL")
+    assert boot.payload["reason"] == "PowerUp" and boot.payload["chargingStation"]["vendorName"] == "SimVendor"
+    assert any(m.action == "NotifyReport" and not m.payload["tbc"] for m in demo.messages)
+    assert await demo.interrupt() == 0
+    await reader
+    assert (tmp_path / "local201" / "component_config" / "custom" / "InternalCtrlr.json").exists()
