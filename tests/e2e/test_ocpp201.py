@@ -74,6 +74,8 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
                 "status": "Accepted"}
             last = await csms201.wait_for("NotifyReport", lambda p: not p["tbc"])
             assert last["requestId"] == 1
+            reported = [d for p in csms201.payloads("NotifyReport") for d in p["reportData"]]
+            assert {d["component"]["evse"]["id"] for d in reported if d["component"]["name"] == "EVSE"} == {1, 2}
             keys = await csms16.get_configuration(["HeartbeatInterval"])
             assert keys["configurationKey"][0]["key"] == "HeartbeatInterval"  # the 1.6 module beside it
         finally:

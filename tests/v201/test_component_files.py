@@ -11,6 +11,7 @@ from module.queue.database import Database
 from module.v201.device_model.component_files import ComponentFileError, load_shipped
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.device_model.generate import FOLDER, component_files
+from module.v201.device_model.variables import VARIABLES, evse_variables
 
 SHIPPED = FOLDER.parent
 
@@ -63,3 +64,19 @@ def test_a_broken_file_is_one_line_naming_file_and_rule(tmp_path: Path, document
         load_shipped(folder)
     assert str(refused.value).startswith(str(folder / "standardized" / "Broken.json"))
     assert message in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_evse_and_connector_components_follow_the_wiring_and_their_files(tmp_path: Path) -> None:
+    variables = VARIABLES + evse_variables(2)
+    (tmp_path / "config" / "standardized").mkdir(parents=True)
+    (tmp_path / "config" / "standardized" / "EVSE_2.json").write_text(json.dumps({
+        "name": "EVSE", "evse_id": 2, "properties": {"Power": {"variable_name": "Power", "attributes": [
+            {"type": "MaxSet", "value": 11000}]}}}))
+    model = DeviceModel(Database.open(tmp_path, "CS1"), variables, shipped=load_shipped(tmp_path / "config", variables))
+    power = model.get({"name": "EVSE", "evse": {"id": 2}}, {"name": "Power"}, "MaxSet")
+    assert (power.status, power.value) == ("Accepted", "11000")
+    connector = model.get({"name": "Connector", "evse": {"id": 1, "connectorId": 1}}, {"name": "AvailabilityState"})
+    assert (connector.status, connector.value) == ("Accepted", "Available")
+    assert model.get({"name": "EVSE", "evse": {"id": 3}}, {"name": "Power"}).status == "UnknownComponent"
+    assert model.get({"name": "EVSE", "evse": {"id": 1}}, {"name": "Power"}, "Target").status == \
+        "NotSupportedAttributeType"

@@ -1,5 +1,6 @@
 """The shipped values of the device model, read from component config files in EVerest's layout
-(`<DeviceModelConfigPath>/standardized/*.json` and `custom/*.json`): one file per component, its `properties` each
+(`<DeviceModelConfigPath>/standardized/*.json` and `custom/*.json`): one file per component (with `evse_id` /
+`connector_id` for an EVSE or Connector), its `properties` each
 naming a `variable_name` (and `instance`) with `attributes` whose `value` is the shipped one. The files are only
 read: what the CSMS or the station writes later is kept apart, in the SQLite file (DeviceModel)."""
 
@@ -48,13 +49,17 @@ def _values(path: Path) -> list[tuple[str, str, str]]:
             raise TypeError("name must be a string and properties an object")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ComponentFileError(f"{path}: not a component config file ({type(error).__name__}: {error})") from None
+    where = component
+    if document.get("evse_id") is not None:  # EVSE_n.json, Connector_n_m.json
+        where += f"@{document['evse_id']}" + (f".{document['connector_id']}"
+                                                if document.get("connector_id") is not None else "")
     values = []
     for name, entry in properties.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("attributes", []), list):
             raise ComponentFileError(f"{path}: properties.{name}: must be an object with an attributes list")
         variable = entry.get("variable_name", name)
         instance = entry.get("instance")
-        key = f"{component}/{variable}" + (f"[{instance}]" if instance else "")
+        key = f"{where}/{variable}" + (f"[{instance}]" if instance else "")
         for attribute in entry.get("attributes", []):
             if isinstance(attribute, dict) and "value" in attribute:
                 values.append((key, str(attribute.get("type", "Actual")), _text(attribute["value"])))

@@ -143,3 +143,28 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _var("SmartChargingCtrlr", "LimitChangeSignificance", DEC, "1.0", unit="Percent", min_limit=0, max_limit=100),
     _var("SmartChargingCtrlr", "EntriesChargingProfiles", INT, "0", mutability=RO),
 )
+
+
+def evse_variables(evse_count: int, connectors_per_evse: int = 1) -> tuple[VariableSpec, ...]:
+    """The EVSE and Connector components of a station wired to `evse_count` EVSEs (the evse_manager
+    connections), each with its availability and power variables."""
+    specs: list[VariableSpec] = []
+    for evse in range(1, evse_count + 1):
+        component = ComponentRef("EVSE", evse=evse)
+        specs += [
+            VariableSpec(component, "Available", BOOL, "true", mutability=RO),
+            VariableSpec(component, "AvailabilityState", OPTIONS, "Available", mutability=RO,
+                         values_list=("Available", "Occupied", "Reserved", "Unavailable", "Faulted")),
+            VariableSpec(component, "Power", DEC, "0", mutability=RO, unit="W", attributes=("Actual", "MaxSet"),
+                         persistent=False),
+            VariableSpec(component, "SupplyPhases", INT, "3", mutability=RO, min_limit=0, max_limit=3),
+        ]
+        for connector in range(1, connectors_per_evse + 1):
+            socket = ComponentRef("Connector", evse=evse, connector=connector)
+            specs += [
+                VariableSpec(socket, "Available", BOOL, "true", mutability=RO),
+                VariableSpec(socket, "AvailabilityState", OPTIONS, "Available", mutability=RO,
+                             values_list=("Available", "Occupied", "Reserved", "Unavailable", "Faulted")),
+                VariableSpec(socket, "ConnectorType", STR, "cType2", mutability=RO),
+            ]
+    return tuple(specs)

@@ -23,6 +23,7 @@ from module.link.message_log import MessageLog
 from module.queue.database import Database
 from module.v201.device_model.component_files import ComponentFileError, load_shipped
 from module.v201.device_model.device_model import DeviceModel
+from module.v201.device_model.variables import VARIABLES, evse_variables
 from module.v201.impl import provided
 from module.v201.station import NetworkProfileError, Station201, active_network_profile
 
@@ -50,8 +51,9 @@ class Ocpp201Module:
         if not config.is_absolute() and not config.exists():
             config = SHIPPED_CONFIG / config
         model_file = _in(self.core_path, options["DeviceModelDatabasePath"])
+        variables = VARIABLES + evse_variables(len(mod.requirements("evse_manager")))
         self.model_db = Database.open(model_file.parent, model_file.stem)
-        self.model = DeviceModel(self.model_db, shipped=load_shipped(config))
+        self.model = DeviceModel(self.model_db, variables, shipped=load_shipped(config, variables))
         active_network_profile(self.model)  # a station that cannot know where to connect does not start
         self.system = SystemModule(mod)
         self.security = SecurityModule.of(mod)
