@@ -21,6 +21,7 @@ from module.core.ports import SystemPort
 from module.link.errors import CallTimeout, OcppError
 from module.link.link import OcppLink
 from module.link.message_log import MessageLog
+from module.link.reply import Reply
 from module.link.settings import LinkSettings
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, Offline, QueueSettings
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 TlsFiles = Callable[[int], Awaitable[dict[str, Any]]]
 """The LinkSettings TLS fields for a security profile (the certificate store's files)."""
 RESET_TYPE = "NotSpecified"
+PASSWORD = ("SecurityCtrlr", "BasicAuthPassword")
 """The system interface's reset type for a 2.0.1 Reset (which names none)."""
 
 
@@ -99,8 +101,8 @@ class Station201:
                                  transaction_message_retry_interval=float(interval or 60))
         self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(), boot_payload=self.boot_payload,
                                   on_boot_accepted=self._boot_accepted, clock=clock)
-        for operation in (get_variables, set_variables):
-            self.link.register_handler(operation.ACTION, partial(operation.handle, model))
+        self.link.register_handler(get_variables.ACTION, partial(get_variables.handle, model))
+        self.link.register_handler(set_variables.ACTION, self._set_variables)
         self.link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, self.queue.send))
         self.link.register_handler(reset.ACTION, partial(reset.handle, self))
         self.link.register_handler(set_network_profile.ACTION, lambda request: set_network_profile.handle(
@@ -139,6 +141,21 @@ class Station201:
                     await task
         await self.queue.stop()
         await self.link.stop()
+
+    # -- SetVariables: a new BasicAuthPassword is used at once (A09) ----------------------------------------
+    def _set_variables(self, request: dict[str, Any]) -> Reply:
+        answer = set_variables.handle(self.model, request)
+        password_set = any(result["attributeStatus"] == "Accepted" and
+                           (result["component"]["name"], result["variable"]["name"]) == PASSWORD
+                           for result in answer["setVariableResult"])
+        if not password_set:
+            return Reply(answer)
+        self.link.update_settings(authorization_key=self.model.value_of(*PASSWORD))
+        return Reply(answer, then=self._reconnect_with_password)
+
+    async def _reconnect_with_password(self) -> None:
+        if self.link.settings.security_profile in (1, 2):
+            await self.link.reconnect()
 
     # -- network connection profiles (B10) ------------------------------------------------------------------
     def _connection_changed(self, connected: bool) -> None:

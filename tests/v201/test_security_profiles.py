@@ -62,3 +62,25 @@ async def test_tc_a_07_cs_tls_client_side_certificate_valid(tmp_path: Path) -> N
                          ssl_context=security.server_context(client_certificates=True)) as csms:
         connection = await boots(tmp_path, csms, 3, security)
         assert connection["tls"] and connection["client_cert_subject"]["commonName"] == STATION_ID
+
+
+async def test_tc_a_09_cs_update_the_basic_auth_password(tmp_path: Path) -> None:
+    """SetVariables BasicAuthPassword is Accepted, then the station reconnects with it (under profile 1)."""
+    new_password = "the-next-password-5678"
+    async with LocalCsms(ocpp_version="2.0.1", basic_auth={STATION_ID: PASSWORD}, call_timeout=5) as csms:
+        db = Database.open(tmp_path, STATION_ID)
+        station = Station201(DeviceModel(db, shipped=shipped(csms, 1)), db, RecordingSystem())
+        await station.start()
+        try:
+            await station.queue.registration.wait_accepted()
+            mark = csms.mark()
+            csms.basic_auth = {STATION_ID: new_password}
+            answer = await csms.call(STATION_ID, "SetVariables", {"setVariableData": [{
+                "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
+                "attributeValue": new_password}]})
+            assert answer["setVariableResult"][0]["attributeStatus"] == "Accepted"
+            again = await csms.wait_for_record(lambda r: r.kind == CONNECTED, after_index=mark)
+            assert again.payload["basic_auth_user"] == STATION_ID
+        finally:
+            await station.stop()
+            db.close()
