@@ -124,7 +124,8 @@ REFUSED_UPDATES = {
     "longer than SendLocalListMaxLength": (3, "Differential", [entry(f"T{i}", None) for i in range(6)]),
     "the same idTag twice": (3, "Differential", [entry("A"), entry("A", "Blocked")]),
     "a full entry without idTagInfo": (3, "Full", [entry("A"), entry("B", None)]),
-    "a full list with version 0": (0, "Full", [entry("A")]),
+    "a non-empty full list with version 0": (0, "Full", [entry("A")]),
+    "a full list with a negative version": (-1, "Full", []),
 }
 
 
@@ -139,6 +140,17 @@ async def test_tc_043_3_cs_send_local_list_failed_leaves_the_list_as_it_was(
         await cp.go_offline()
         assert await statuses(cp, "OLD1", "OLD2", "A", "B", "T0") == ["Accepted", "Accepted", "Invalid", "Invalid",
                                                                       "Invalid"]
+
+
+async def test_an_empty_full_list_with_version_0_clears_the_list(tmp_path: Path, csms: LocalCsms) -> None:
+    """Version 0 is what GetLocalListVersion says of an empty list: an empty Full update with it clears the list
+    (EVerest's test_reset_to_idle sends it)."""
+    async with station(tmp_path, csms, config=OFFLINE_FROM_LIST) as cp:
+        assert await send_list(cp, 2, "Full", entry("OLD1")) == "Accepted"
+        assert await send_list(cp, 0, "Full") == "Accepted"
+        assert await list_version(cp) == 0
+        await cp.go_offline()
+        assert await statuses(cp, "OLD1") == ["Invalid"]
 
 
 async def test_tc_043_3_cs_send_local_list_failed_when_the_disk_refuses_the_write(tmp_path: Path,

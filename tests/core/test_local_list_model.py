@@ -63,7 +63,8 @@ class ReferenceList:
         tags = [item["idTag"] for item in changes]
         if not full and version <= self.version:
             return "VersionMismatch"
-        if ((full and (version < 1 or any("idTagInfo" not in item for item in changes)))
+        empty_list_at_0 = version == 0 and not changes  # the empty list's own version
+        if ((full and ((version < 1 and not empty_list_at_0) or any("idTagInfo" not in item for item in changes)))
                 or len(changes) > limits.request_max or len(set(tags)) != len(tags)):
             return "Failed"
         entries = {} if full else dict(self.entries)

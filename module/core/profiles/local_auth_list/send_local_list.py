@@ -2,8 +2,10 @@
 
 Nothing is applied unless the answer is Accepted: a Differential whose version is not newer than the list's is a
 VersionMismatch; a request longer than SendLocalListMaxLength, one naming an idTag twice, a Full one with an entry
-without idTagInfo or with a version below 1 (0 and -1 mean "empty" and "not supported" in GetLocalListVersion), an
-update that would leave more than LocalAuthListMaxLength entries, and a failed write are Failed.
+without idTagInfo, a Full one with a version below 1 that is not the empty list with version 0 (GetLocalListVersion
+says 0 for "empty" and -1 for "not supported"; a CSMS clears the list with an empty Full list of version 0, as
+EVerest's tests do), an update that would leave more than LocalAuthListMaxLength entries, and a failed write are
+Failed.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ def _refusal(local_list: LocalAuthList, request: dict[str, Any], limits: Limits)
     full = request["updateType"] == "Full"
     if not full and version <= local_list.version():
         return "VersionMismatch", f"version {version} is not newer than the list's {local_list.version()}"
-    if full and version < 1:
-        return "Failed", f"version {version} of a full list is below 1"
+    if full and version < 1 and not (version == 0 and not items):
+        return "Failed", f"version {version} of a non-empty full list is below 1"
     if len(items) > limits.request_max:
         return "Failed", f"{len(items)} entries, SendLocalListMaxLength is {limits.request_max}"
     if len({item["idTag"] for item in items}) != len(items):
