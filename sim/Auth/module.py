@@ -84,6 +84,8 @@ class Auth:
         mod.implement("reservation", "exists_reservation", self.exists_reservation)
         for req in mod.requirements("token_provider"):
             req.subscribe("provided_token", self.on_token)
+        for req in mod.requirements("token_validator"):
+            req.subscribe("validate_result_update", self.on_validate_result_update)
         for index, req in enumerate(mod.requirements("evse_manager")):
             evse = Evse(req, index + 1)
             self.evses.append(evse)
@@ -103,6 +105,14 @@ class Auth:
     async def _reservation_update(self, reservation_id: int, status: str) -> None:
         await self.mod.publish("reservation", "reservation_update",
                                {"reservation_id": reservation_id, "reservation_status": status})
+
+    def on_validate_result_update(self, update: dict) -> None:
+        """A validator changed its verdict on a running transaction's token (the CSMS's StartTransaction answer
+        named a parentIdTag): another token of that group may stop it now, as EVerest's Auth takes it."""
+        parent = (update["validation_result"].get("parent_id_token") or {}).get("value")
+        for evse in self.evses:
+            if evse.evse_id == update["connector_id"] and evse.transaction_token is not None and parent:
+                evse.transaction_parent = parent
 
     # ------------------------------------------------------------ EVSE state
     async def on_session_event(self, evse: Evse, event: dict) -> None:

@@ -122,8 +122,12 @@ async def tester(broker: PrivateBroker, tmp_path: Path) -> AsyncIterator[SimDriv
 
     def validate_token(args: dict) -> dict:
         t.validated.append(args["provided_token"])
-        accepted = args["provided_token"]["id_token"]["value"] == VALID
-        return {"authorization_status": "Accepted" if accepted else "Invalid", "tariff_messages": []}
+        value = args["provided_token"]["id_token"]["value"]
+        accepted = value == VALID or value.startswith("GROUP")
+        result: dict = {"authorization_status": "Accepted" if accepted else "Invalid", "tariff_messages": []}
+        if value == "GROUP-B":  # GROUP-A's group is learnt later, as from a StartTransaction answer
+            result["parent_id_token"] = {"value": "PARENT1", "type": "Central"}
+        return result
 
     mod.implement("validator", "validate_token", validate_token)
     for requirement, var in (("evse_manager", "session_event"), ("evse_manager", "powermeter"),
@@ -204,6 +208,24 @@ async def test_auth_routes_tokens_through_the_validator_and_the_same_token_stops
     assert finished["transaction_finished"]["reason"] == "Local"
     assert finished["transaction_finished"]["id_tag"]["id_token"]["value"] == VALID
     assert await tester.call("evse_manager", "stop_transaction", {"request": {"reason": "Remote"}}) is False
+
+
+async def test_auth_learns_a_transactions_group_from_validate_result_update(tester: SimDriver) -> None:
+    """The token that started the transaction had no parent; the validator's update names one (as the OCPP module
+    does when StartTransaction.conf carries a parentIdTag), and a card of that group then stops it."""
+    await tester.swipe("GROUP-A")
+    await tester.event("Authorized")
+    await tester.car("execute_charging_session", "iec_wait_pwr_ready;draw_power_regulated 32,3;sleep 600")
+    await tester.event("TransactionStarted")
+    await tester.mod.publish("validator", "validate_result_update", {"connector_id": 1, "validation_result": {
+        "authorization_status": "Accepted", "tariff_messages": [],
+        "parent_id_token": {"value": "PARENT1", "type": "Central"}}})
+    await tester.swipe("GROUP-B")
+    stop = await tester.until("token_validation_status", lambda s: s["token"]["id_token"]["value"] == "GROUP-B"
+                              and s["status"] != "Processing")
+    assert stop["status"] == "UsedToStop"
+    finished = await tester.event("TransactionFinished")
+    assert finished["transaction_finished"]["reason"] == "Local"
 
 
 async def test_every_sim_module_answers_its_commands_within_the_schemas(tester: SimDriver, tmp_path: Path) -> None:
