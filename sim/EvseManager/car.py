@@ -28,6 +28,7 @@ ARITY = {
     "plugin": 0,
     "wait_for_real_plugin": 0,
     "set_soc": 1,
+    "diode_fail": 0,
 }
 THREE_PHASES = "3"
 
@@ -68,6 +69,7 @@ class CarPort(Protocol):
     async def car_stop_demand(self) -> None: ...
     async def wait_power_ready(self) -> None: ...
     def car_soc(self, soc: float) -> None: ...
+    async def car_diode_fail(self) -> None: ...
 
 
 class CarSimulator:
@@ -143,3 +145,5 @@ class CarSimulator:
                 await evse.car_unplugged()
             case "set_soc":
                 evse.car_soc(float(step.args[0]))
+            case "diode_fail":
+                await evse.car_diode_fail()

@@ -79,6 +79,8 @@ class Charger:
         self.pnc_configuration: dict = {}
         self.max_current_A = settings.max_current_A
         self._power_ready = asyncio.Event()
+        self.fault: Callable[[str], Awaitable[Any]] | None = None
+        """Raises the EVSE's error when the hardware fails (the module sets it to its raise_error)."""
 
     # ------------------------------------------------------------ publishing
     async def _event(self, name: str, **payload: Any) -> None:
@@ -135,6 +137,14 @@ class Charger:
     async def car_stop_demand(self) -> None:
         self.car.wants_power = False
         await self._update_charging()
+
+    async def car_diode_fail(self) -> None:
+        """The control pilot's diode failed: no energy flows and the EVSE is out of order until it restarts
+        (EVerest's board support reports DiodeFault and its EVSE manager becomes Inoperative)."""
+        self.car.wants_power = False
+        await self._update_charging()
+        if self.fault is not None:
+            await self.fault("control pilot diode fault")
 
     async def wait_power_ready(self) -> None:
         await self._power_ready.wait()

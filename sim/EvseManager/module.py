@@ -47,6 +47,7 @@ class EvseManagerModule:
         self.interval_s = float(config["powermeter_interval_s"])
         self.meter = PowerMeter(meter_id=f"{mod.id}-meter", nominal_voltage_V=float(config["nominal_voltage_V"]))
         self.charger = Charger(self.settings, self.meter, self._publish)
+        self.charger.fault = lambda message: mod.raise_error(IMPL, "evse_manager/Inoperative", message)
         self.car = CarSimulator(self.charger)
         self.limits = ExternalLimits(self._limit_current, self.meter.nominal_voltage_V, self.settings.phases)
         self.carsim_id = int(config["carsim_id"]) or self.settings.evse_id

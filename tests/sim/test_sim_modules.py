@@ -135,6 +135,8 @@ async def tester(broker: PrivateBroker, tmp_path: Path) -> AsyncIterator[SimDriv
                              ("auth", "token_validation_status"), ("system", "firmware_update_status"),
                              ("system", "log_status"), ("reservation", "reservation_update")):
         t.watch(requirement, var)
+    t.vars["errors"] = asyncio.Queue()
+    mod.requirement("evse_manager").subscribe_errors(t.vars["errors"].put_nowait, lambda _event: None)
     await mod.signal_ready()
     async with asyncio.timeout(WAIT):
         await mod.global_ready.wait()
@@ -208,6 +210,14 @@ async def test_auth_routes_tokens_through_the_validator_and_the_same_token_stops
     assert finished["transaction_finished"]["reason"] == "Local"
     assert finished["transaction_finished"]["id_tag"]["id_token"]["value"] == VALID
     assert await tester.call("evse_manager", "stop_transaction", {"request": {"reason": "Remote"}}) is False
+
+
+async def test_a_diode_fault_of_the_car_script_makes_the_evse_inoperative(tester: SimDriver) -> None:
+    """The car simulator's diode_fail, as EVerest's reservation tests use it: energy stops, the EVSE raises
+    evse_manager/Inoperative (which the OCPP module reports as Faulted)."""
+    await tester.car("execute_charging_session", "plugin;diode_fail")
+    error = await tester.until("errors", lambda event: True)
+    assert (error.type, error.message) == ("evse_manager/Inoperative", "control pilot diode fault")
 
 
 async def test_auth_learns_a_transactions_group_from_validate_result_update(tester: SimDriver) -> None:
