@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from typing import Any
 
@@ -52,6 +53,7 @@ class EvseManagerModule:
         self.limits = ExternalLimits(self._limit_current, self.meter.nominal_voltage_V, self.settings.phases)
         self.carsim_id = int(config["carsim_id"]) or self.settings.evse_id
         self._ticker: asyncio.Task | None = None
+        self._hardware_errors: set[str] = set()
 
     async def _publish(self, var: str, value: Any) -> None:
         await self.mod.publish(IMPL, var, value)
@@ -81,6 +83,27 @@ class EvseManagerModule:
         base = f"everest_external/nodered/{self.carsim_id}/carsim/cmd/"
         mod.subscribe_external(base + "execute_charging_session", self.car.execute)
         mod.subscribe_external(base + "modify_charging_session", self.car.modify)
+        mod.subscribe_external(f"everest_external/nodered/{self.carsim_id}/carsim/error", self._hardware_error)
+
+    async def _hardware_error(self, payload: str) -> None:
+        """`{"error_type": "MREC6UnderVoltage", "raise": "true"}` on carsim/error, as EVerest's simulated board
+        support takes it: while any such error is raised the EVSE is Inoperative (the OCPP module: Faulted)."""
+        try:
+            request = json.loads(payload)
+            error_type, raised = str(request["error_type"]), str(request["raise"]).lower() == "true"
+        except (ValueError, KeyError, TypeError):
+            log.warning("carsim/error payload ignored: %.200s", payload)
+            return
+        was_faulted = bool(self._hardware_errors)
+        if raised:
+            self._hardware_errors.add(error_type)
+        else:
+            self._hardware_errors.discard(error_type)
+        if self._hardware_errors and not was_faulted:
+            await self.charger.car_stop_demand()
+            await self.mod.raise_error(IMPL, "evse_manager/Inoperative", ", ".join(sorted(self._hardware_errors)))
+        elif was_faulted and not self._hardware_errors:
+            await self.mod.clear_error(IMPL, "evse_manager/Inoperative")
 
     def get_evse(self) -> dict:
         return {"id": self.settings.evse_id,

@@ -220,6 +220,17 @@ async def test_a_diode_fault_of_the_car_script_makes_the_evse_inoperative(tester
     assert (error.type, error.message) == ("evse_manager/Inoperative", "control pilot diode fault")
 
 
+async def test_a_hardware_error_on_carsim_error_makes_the_evse_inoperative_until_cleared(tester: SimDriver) -> None:
+    cleared: asyncio.Queue = asyncio.Queue()
+    tester.mod.requirement("evse_manager").subscribe_errors(lambda _event: None, cleared.put_nowait)
+    topic = "everest_external/nodered/1/carsim/error"
+    await tester.mod.publish_external(topic, json.dumps({"error_type": "MREC6UnderVoltage", "raise": "true"}))
+    error = await tester.until("errors", lambda event: True)
+    assert (error.type, error.message) == ("evse_manager/Inoperative", "MREC6UnderVoltage")
+    await tester.mod.publish_external(topic, json.dumps({"error_type": "MREC6UnderVoltage", "raise": "false"}))
+    assert (await asyncio.wait_for(cleared.get(), WAIT)).type == "evse_manager/Inoperative"
+
+
 async def test_auth_learns_a_transactions_group_from_validate_result_update(tester: SimDriver) -> None:
     """The token that started the transaction had no parent; the validator's update names one (as the OCPP module
     does when StartTransaction.conf carries a parentIdTag), and a card of that group then stops it."""
