@@ -23,24 +23,41 @@ INSTALLED_TYPES = {"CSMSRootCertificate": "CSMS", "V2GRootCertificate": "V2G", "
 LEAF_NAME = "CSMS_LEAF"
 
 
+#: EVerest's EvseSecurity options naming where each kind of certificate lives (EVerest's run configs set them).
+CA_OPTIONS = {"CSMS": "csms_ca_bundle", "MF": "mf_ca_bundle", "MO": "mo_ca_bundle", "V2G": "v2g_ca_bundle"}
+LEAF_OPTIONS = {"CSMS": ("csms_leaf_cert_directory", "csms_leaf_key_directory"),
+                "V2G": ("secc_leaf_cert_directory", "secc_leaf_key_directory")}
+
+
 class CertificateStore:
-    def __init__(self, root: Path) -> None:
+    """Trusted roots per CA type and the charge point's leaf certificates, in folders below `root` unless EVerest's
+    path options place them elsewhere (a relative path is taken below `root`, as EVerest takes it below its
+    certificate folder; a CA bundle file stands for the folder holding it: every *.pem there is trusted)."""
+
+    def __init__(self, root: Path, places: dict[str, str] | None = None) -> None:
         self.root = root
+        self.places = {k: v for k, v in (places or {}).items() if v}
+
+    def _place(self, option: str, default: str) -> Path:
+        return self.root / self.places.get(option, default)
 
     def ca_dir(self, ca_type: str) -> Path:
-        return self.root / "ca" / CA_DIRS[ca_type]
+        path = self._place(CA_OPTIONS[ca_type], f"ca/{CA_DIRS[ca_type]}")
+        return path.parent if path.suffix in {".pem", ".crt"} else path
 
     def leaf_paths(self, leaf_type: str) -> tuple[Path, Path]:
-        folder = self.root / "client" / CA_DIRS[leaf_type]
-        return folder / f"{LEAF_NAME}.pem", folder / f"{LEAF_NAME}.key"
+        default = f"client/{CA_DIRS[leaf_type]}"
+        cert_option, key_option = LEAF_OPTIONS.get(leaf_type, ("", ""))
+        return (self._place(cert_option, default) / f"{LEAF_NAME}.pem",
+                self._place(key_option, default) / f"{LEAF_NAME}.key")
 
     def set_up(self, charge_point_id: str, organization: str, days: int) -> None:
         """Make the simulation's PKI once; an existing store is kept as it is."""
-        for folder in CA_DIRS.values():
-            (self.root / "ca" / folder).mkdir(parents=True, exist_ok=True)
-        root_pem = self.ca_dir("CSMS") / "CSMS_ROOT_CA.pem"
-        if root_pem.exists():
+        for ca_type in CA_DIRS:
+            self.ca_dir(ca_type).mkdir(parents=True, exist_ok=True)
+        if self.ca_files("CSMS"):
             return
+        root_pem = self.ca_dir("CSMS") / "CSMS_ROOT_CA.pem"
         root_key = pki.new_key()
         root = pki.issue(pki.name("Simulation CSMS Root CA", organization), root_key, None, root_key, days * 2,
                          ca=True)
@@ -74,7 +91,8 @@ class EvseSecurity:
     def __init__(self, mod: Module) -> None:
         self.mod = mod
         folder = mod.config["certs_dir"] or str(Path(tempfile.gettempdir()) / f"evse-security-{mod.id}")
-        self.store = CertificateStore(Path(folder))
+        places = {option: mod.config[option] for option in (*CA_OPTIONS.values(), *sum(LEAF_OPTIONS.values(), ()))}
+        self.store = CertificateStore(Path(folder), places)
         self.store.set_up(mod.config["charge_point_id"], mod.config["organization"],
                           int(mod.config["validity_days"]))
 

@@ -1,4 +1,4 @@
-"""`python -m framework.everest_layout`: the folder a real EVerest manager needs to launch the OCPP module."""
+"""`python -m framework.everest_layout`: the folders a real EVerest manager needs to launch our modules."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_layout_has_manifest_launcher_venv_and_definitions(tmp_path: Path) -> No
     assert (module_dir / "manifest.yaml").read_text() == (REPO / "manifest.yaml").read_text()
     launcher = (module_dir / "module.py").read_text()
     ast.parse(launcher)
-    assert repr(str(REPO)) in launcher and 'run_module("module"' in launcher
+    assert repr(str(REPO)) in launcher and "run_module('module'" in launcher
     assert (module_dir / ".venv" / "bin" / "python3").exists()
     share = prefix / "share" / "everest"
     assert (share / "interfaces" / "ocpp.yaml").read_text() == (REPO / "interfaces" / "ocpp.yaml").read_text()
@@ -31,3 +31,16 @@ def test_layout_has_manifest_launcher_venv_and_definitions(tmp_path: Path) -> No
     assert kept.read_text() == "description: the installation's own file\n"
     assert f"kept the existing {kept}" in result.stderr
     assert (prefix / "etc" / "everest" / "default_logging.cfg").exists()
+    ocpp201 = prefix / "libexec" / "everest" / "modules" / "OCPP201"
+    assert "run_module('module.v201'" in (ocpp201 / "module.py").read_text()
+    assert not (prefix / "libexec" / "everest" / "modules" / "EvseManager").exists()
+
+
+def test_sim_modules_are_laid_out_on_request(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "framework.everest_layout", "--prefix", str(tmp_path), "--sim"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for name in ("EvseManager", "Auth", "DummyTokenProvider", "System", "EvseSecurity"):
+        module_dir = tmp_path / "libexec" / "everest" / "modules" / name
+        assert (module_dir / "manifest.yaml").read_text() == (REPO / "sim" / name / "manifest.yaml").read_text()
+        assert f"run_module('sim.{name}'" in (module_dir / "module.py").read_text()

@@ -1,0 +1,152 @@
+"""`python -m sim.everest_configs DIR...`: make EVerest's run configs start with this project's simulated modules.
+
+EVerest's OCPP integration tests name its C++ simulation (EvseManager over a YetiSimulator board and an EvManager
+car, EnergyManager/EnergyNode, DummyTokenProviderManual, ...).  A prefix that has only our OCPP module cannot start
+those configs, so every test using them errors before it begins.  This rewrites each config in place so that it
+runs on the project's `sim/` modules instead, keeping what the OCPP module sees the same:
+
+- a module whose type has a simulated counterpart (`sim/<Type>/manifest.yaml`, or a renamed one in RENAMED) becomes
+  that module, with the options our manifest does not know dropped (logged in the rewritten file's header);
+- EVerest's EvseManager keeps its EVSE number (its `connector_id` option, or the run config's mapping) as our
+  `evse_id`, has connector 1, and takes the script of the car simulator bound to its board when that one runs
+  its script by itself (`auto_exec`); our EvseManager plays the car on `everest_external/nodered/<evse>/carsim/`
+  as EVerest's car simulator does;
+- modules that only simulate hardware behind the EVSE (board, car, energy tree, SLAC...) are removed with every
+  connection to them; the OCPP module, probe modules and anything the prefix provides are kept as they are.
+
+The original file is kept beside the rewritten one as `<name>.orig`; running it again starts from that original.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from framework.definitions import DefinitionError, load_manifest, load_yaml
+
+SIM_DIR = Path(__file__).resolve().parent
+RENAMED = {"DummyTokenProviderManual": "DummyTokenProvider"}
+#: EVerest modules that stand for hardware behind an EVSE; our EvseManager simulates all of it in one process.
+HARDWARE = frozenset({
+    "YetiSimulator", "EvManager", "EnergyManager", "EnergyNode", "SlacSimulator", "IMDSimulator", "OVMSimulator",
+    "DCSupplySimulator", "EvseV2G", "Evse15118D20", "PyEvJosev", "IsoMux", "ErrorHistory", "PersistentStore",
+    "TerminalCostAndPriceMessage", "TerminalDisplayMessage", "DummyTokenValidator", "API", "GenericPowermeter",
+    "LemDCBM400600", "MicroMegaWattBSP", "PhyVersoBSP", "YetiDriver", "DummyV2G", "JsYetiSimulator",
+})
+
+
+@dataclass
+class Rewrite:
+    """The rewritten config and what was left out on the way (written as comments at its top)."""
+
+    config: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def simulated_manifest(module_type: str) -> dict[str, Any] | None:
+    path = SIM_DIR / RENAMED.get(module_type, module_type) / "manifest.yaml"
+    return load_manifest(path) if path.exists() else None
+
+
+def _evse_number(entry: dict[str, Any]) -> int:
+    mapping = (entry.get("mapping") or {}).get("module") or {}
+    options = entry.get("config_module") or {}
+    return int(mapping.get("evse") or options.get("connector_id") or 1)
+
+
+def _car_scripts(modules: dict[str, Any]) -> dict[int, str]:
+    """EVSE number -> the script an EvManager runs on its own (auto_exec), by the car's connector_id."""
+    scripts = {}
+    for entry in modules.values():
+        options = entry.get("config_module") or {}
+        if entry.get("module") == "EvManager" and options.get("auto_exec") and options.get("auto_exec_commands"):
+            scripts[int(options.get("connector_id") or 1)] = str(options["auto_exec_commands"])
+    return scripts
+
+
+def _evse_manager_options(entry: dict[str, Any], car_script: str | None) -> dict[str, Any]:
+    options = dict(entry.get("config_module") or {})
+    options["evse_id"] = _evse_number(entry)
+    options["connector_id"] = 1
+    if car_script:
+        options["auto_exec_commands"] = car_script
+    return options
+
+
+def rewrite(config: dict[str, Any]) -> Rewrite:
+    """The config with our simulated modules in place of EVerest's; the input is not changed."""
+    config = copy.deepcopy(config)
+    modules: dict[str, Any] = config.get("active_modules") or {}
+    result = Rewrite(config)
+    removed = {mid for mid, entry in modules.items() if entry.get("module") in HARDWARE}
+    car_scripts = _car_scripts(modules)
+    for mid in sorted(removed):
+        result.notes.append(f"removed {mid} ({modules.pop(mid)['module']}): EVerest's simulated hardware, played by our EvseManager")
+    for mid, entry in modules.items():
+        manifest = simulated_manifest(entry.get("module", ""))
+        if manifest is not None:
+            original_type = entry["module"]
+            entry["module"] = RENAMED.get(original_type, original_type)
+            options = entry.get("config_module") or {}
+            if original_type == "EvseManager":
+                options = _evse_manager_options(entry, car_scripts.get(_evse_number(entry)))
+            known = manifest.get("config") or {}
+            dropped = sorted(set(options) - set(known))
+            entry["config_module"] = {k: v for k, v in options.items() if k in known}
+            if dropped:
+                result.notes.append(f"{mid}: options without a simulated counterpart dropped: {', '.join(dropped)}")
+            provides = manifest.get("provides") or {}
+            for impl_id, values in list((entry.get("config_implementation") or {}).items()):
+                known_impl = (provides.get(impl_id) or {}).get("config") or {}
+                if set(values or {}) - set(known_impl):
+                    result.notes.append(f"{mid}: config_implementation.{impl_id} dropped (ours takes no such options)")
+                    del entry["config_implementation"][impl_id]
+            requires = manifest.get("requires") or {}
+            connections = entry.get("connections") or {}
+            for req in sorted(set(connections) - set(requires)):
+                result.notes.append(f"{mid}: requirement {req} dropped (our {entry['module']} has none)")
+                del connections[req]
+        for req, targets in list((entry.get("connections") or {}).items()):
+            kept = [t for t in targets or [] if t.get("module_id") not in removed]
+            if len(kept) != len(targets or []):
+                result.notes.append(f"{mid}: connections of {req} to removed modules dropped")
+            entry["connections"][req] = kept
+    return result
+
+
+def rewrite_file(path: Path) -> Rewrite:
+    """Rewrite one config file in place, from its `.orig` copy when there is one."""
+    original = path.with_name(path.name + ".orig")
+    if not original.exists():
+        shutil.copyfile(path, original)
+    result = rewrite(load_yaml(original) or {})
+    header = [f"# {path.name} rewritten by sim.everest_configs for the project's simulated modules",
+              f"# (EVerest's original: {original.name})"] + [f"#  - {note}" for note in result.notes]
+    path.write_text("\n".join(header) + "\n" + yaml.safe_dump(result.config, sort_keys=False))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.everest_configs", description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="folders of everest-config-*.yaml files")
+    args = parser.parse_args(argv)
+    try:
+        for folder in args.folders:
+            for path in sorted(folder.glob("everest-config-*.yaml")):
+                notes = rewrite_file(path).notes
+                print(f"{path.name}: {len(notes)} change(s)")
+    except DefinitionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
