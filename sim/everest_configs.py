@@ -88,7 +88,8 @@ def rewrite(config: dict[str, Any]) -> Rewrite:
     removed = {mid for mid, entry in modules.items() if entry.get("module") in HARDWARE}
     car_scripts = _car_scripts(modules)
     for mid in sorted(removed):
-        result.notes.append(f"removed {mid} ({modules.pop(mid)['module']}): EVerest's simulated hardware, played by our EvseManager")
+        kind = modules.pop(mid)["module"]
+        result.notes.append(f"removed {mid} ({kind}): EVerest's simulated hardware, played by our EvseManager")
     for mid, entry in modules.items():
         manifest = simulated_manifest(entry.get("module", ""))
         if manifest is not None:

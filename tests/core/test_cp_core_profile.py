@@ -209,6 +209,25 @@ async def test_change_availability_now_scheduled_and_kept_over_a_restart(tmp_pat
         assert (2, False) in cp.charger.called("set_available")
 
 
+async def test_change_availability_of_the_charge_point_scheduled_in_preparing(tmp_path: Path,
+                                                                              csms: LocalCsms) -> None:
+    """EVerest's test_change_availability_scheduled_in_preparing: connector 0 and the idle connector go Unavailable
+    at once, the connector being prepared only when its session ends."""
+    async with station(tmp_path, csms) as cp:
+        await cp.charger.plug_in(1)
+        await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == "Preparing")
+        mark = csms.mark()
+        assert await cp.call("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"}) == {
+            "status": "Scheduled"}
+        for connector_id in (0, 2):
+            await csms.wait_for("StatusNotification", lambda p, c=connector_id: p["connectorId"] == c
+                                and p["status"] == "Unavailable", after_index=mark)
+        assert not [p for p in csms.payloads("StatusNotification", after_index=mark) if p["connectorId"] == 1]
+        await cp.charger.unplug(1)
+        await csms.wait_for("StatusNotification", lambda p: p["connectorId"] == 1 and p["status"] == "Unavailable",
+                            after_index=mark)
+
+
 async def test_tc_054_cs_trigger_message(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         for requested, action in [("BootNotification", "BootNotification"), ("Heartbeat", "Heartbeat"),

@@ -89,11 +89,14 @@ class AvailabilityService(ServiceBase):
         if busy and not operative:
             for cid in busy:
                 self.table.schedule(cid, operative)
-            if connector_id == 0:
-                self.table.schedule(0, operative)
             for cid in targets:
                 if cid not in busy:
                     await self._apply(cid, operative)
+            if connector_id == 0:
+                # The charge point itself takes no new session from now on, so connector 0 reports Unavailable at
+                # once (as EVerest's module does); the busy connectors follow when their sessions end.
+                self.table.set(0, operative)
+                self._notifier.handle(0, Event.CHANGE_AVAILABILITY_TO_UNAVAILABLE)
             return "Scheduled"
         accepted = await self._apply(connector_id, operative)
         return "Accepted" if accepted else "Rejected"
