@@ -75,6 +75,7 @@ def _evse_manager_options(entry: dict[str, Any], car_script: str | None) -> dict
     options = dict(entry.get("config_module") or {})
     options["evse_id"] = _evse_number(entry)
     options["connector_id"] = 1
+    options["connector_lock"] = bool((entry.get("connections") or {}).get("connector_lock"))
     if car_script:
         options["auto_exec_commands"] = car_script
     return options

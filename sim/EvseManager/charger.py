@@ -33,6 +33,7 @@ class EvseSettings:
     external_ready: bool = True
     battery_capacity_Wh: float = 60000.0
     initial_soc: float = 30.0
+    connector_lock: bool = True
 
 
 @dataclass
@@ -357,7 +358,13 @@ class Charger:
         self.reservation_id = None
         await self._event("ReservationEnd")
 
-    def force_unlock(self, connector_id: int) -> bool:
+    async def force_unlock(self, connector_id: int) -> bool:
+        """As EVerest's EVSE manager: without a lock (fixed cable) false and the session goes on; with one, a
+        running transaction ends (UnlockCommand) and the connector is unlocked."""
+        if not self.settings.connector_lock:
+            log.info("connector %s has no lock to release", connector_id)
+            return False
+        await self.stop_transaction({"reason": "UnlockCommand"})
         log.info("connector %s unlocked on request", connector_id)
         self.unlock_requests.append(connector_id)
         return True

@@ -37,6 +37,7 @@ def settings_from(config: dict[str, Any], mapping: dict | None) -> EvseSettings:
         external_ready=bool(config["external_ready_to_start_charging"]),
         battery_capacity_Wh=float(config["battery_capacity_Wh"]),
         initial_soc=float(config["initial_soc"]),
+        connector_lock=bool(config["connector_lock"]),
     )
 
 

@@ -91,7 +91,8 @@ class EvseSecurity:
     def __init__(self, mod: Module) -> None:
         self.mod = mod
         folder = mod.config["certs_dir"] or str(Path(tempfile.gettempdir()) / f"evse-security-{mod.id}")
-        places = {option: mod.config.get(option, "") for option in (*CA_OPTIONS.values(), *sum(LEAF_OPTIONS.values(), ()))}
+        options = [*CA_OPTIONS.values(), *(option for pair in LEAF_OPTIONS.values() for option in pair)]
+        places = {option: mod.config.get(option, "") for option in options}
         self.store = CertificateStore(Path(folder), places)
         self.store.set_up(mod.config["charge_point_id"], mod.config["organization"],
                           int(mod.config["validity_days"]))

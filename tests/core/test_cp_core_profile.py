@@ -135,7 +135,7 @@ async def test_reset_rejected_when_the_system_refuses(tmp_path: Path, csms: Loca
         assert cp.charge_point.running
 
 
-@pytest.mark.parametrize("unlock_works, status", [(True, "Unlocked"), (False, "UnlockFailed")])
+@pytest.mark.parametrize("unlock_works, status", [(True, "Unlocked"), (False, "NotSupported")])
 async def test_tc_017_030_cs_unlock_connector_without_session(tmp_path: Path, csms: LocalCsms, unlock_works: bool,
                                                               status: str) -> None:
     async with station(tmp_path, csms) as cp:
@@ -149,6 +149,17 @@ async def test_tc_018_cs_unlock_connector_with_charging_session(tmp_path: Path, 
         await cp.charger.start(2, "CARD1")
         assert await cp.call("UnlockConnector", {"connectorId": 2}) == {"status": "Unlocked"}
         assert (await csms.wait_for("StopTransaction"))["reason"] == "UnlockCommand"
+
+
+async def test_unlock_connector_of_a_fixed_cable_leaves_the_transaction_running(tmp_path: Path,
+                                                                               csms: LocalCsms) -> None:
+    """EVerest's test_unlock_connector_with_charging_session_fixed_cable: no lock, nothing to unlock or stop."""
+    async with station(tmp_path, csms) as cp:
+        cp.charger.unlock_works = False
+        await cp.charger.plug_in(2)
+        await cp.charger.start(2, "CARD1")
+        assert await cp.call("UnlockConnector", {"connectorId": 2}) == {"status": "NotSupported"}
+        assert not cp.charger.called("stop_transaction")
 
 
 async def test_tc_031_cs_unlock_unknown_connector(tmp_path: Path, csms: LocalCsms) -> None:

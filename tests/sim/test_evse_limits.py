@@ -58,3 +58,23 @@ async def test_the_charging_car_draws_what_the_limit_allows() -> None:
     await limits.set({"schedule_import": []})
     assert meter.currents_A["L1"] == 16 and charger.max_current_A == 32
     limits.close()
+
+
+async def test_force_unlock_ends_the_transaction_and_a_fixed_cable_has_nothing_to_unlock() -> None:
+    events: list[str] = []
+
+    async def emit(var: str, value: Any) -> None:
+        if var == "session_event":
+            events.append(value["event"])
+
+    for lock, expected in [(True, True), (False, False)]:
+        events.clear()
+        charger = Charger(EvseSettings(external_ready=False, connector_lock=lock), PowerMeter("meter"), emit)
+        await charger.start()
+        await charger.car_plugged_in()
+        await charger.authorize_response({"id_token": {"value": "T", "type": "ISO14443"}},
+                                         {"authorization_status": "Accepted"})
+        await charger.car_demand(16, 3, regulated=True)
+        assert "TransactionStarted" in events
+        assert await charger.force_unlock(1) is expected
+        assert ("TransactionFinished" in events) is lock

@@ -92,14 +92,20 @@ class RemoteControlService(ServiceBase):
                                      self._ctx.ports.evse.stop_transaction(connector_id, "Remote"), False)
         return False
 
-    async def unlock(self, connector_id: int) -> bool:
+    async def unlock(self, connector_id: int) -> str:
+        """UnlockConnector's status.  `force_unlock` answers false when the EVSE has no connector lock (a fixed
+        cable): NotSupported, and a running transaction goes on, as nothing can be unlocked.  An EVSE with a lock
+        ends the transaction itself (UnlockCommand) before unlocking; it is also asked to stop it here, for EVSE
+        managers that do not.  A command that fails or times out is UnlockFailed."""
         evse = self._ctx.ports.evse
-
-        async def stop_and_unlock() -> bool:
-            if self._transactions.running(connector_id):
-                await evse.stop_transaction(connector_id, "UnlockCommand")
-            return await evse.force_unlock(connector_id)
-        return await command("force_unlock", stop_and_unlock(), False)
+        unlocked = await command("force_unlock", evse.force_unlock(connector_id), None)
+        if unlocked is None:
+            return "UnlockFailed"
+        if not unlocked:
+            return "NotSupported"
+        if self._transactions.running(connector_id):
+            await command("stop_transaction", evse.stop_transaction(connector_id, "UnlockCommand"), False)
+        return "Unlocked"
 
     # -- Reset --------------------------------------------------------------------------------------------------
     async def reset_allowed(self, reset_type: str) -> bool:

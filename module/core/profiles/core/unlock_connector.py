@@ -1,4 +1,4 @@
-"""UnlockConnector: a running transaction stops first (UnlockCommand), then the connector is unlocked."""
+"""UnlockConnector: the EVSE ends a running transaction (UnlockCommand) and unlocks; NotSupported without a lock."""
 
 from __future__ import annotations
 
@@ -14,5 +14,4 @@ async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any]:
     connector_id = request["connectorId"]
     if connector_id not in core.ctx.connector_ids:
         return {"status": "NotSupported"}
-    unlocked = await core.remote.unlock(connector_id)
-    return {"status": "Unlocked" if unlocked else "UnlockFailed"}
+    return {"status": await core.remote.unlock(connector_id)}
