@@ -181,7 +181,9 @@ class Auth:
     async def _handle_token(self, token: dict) -> None:
         await self._status(token, "Processing")
         value = token_value(token)
-        for evse in self._allowed(token):
+        # Only a card stops its own transaction (as in EVerest's Auth): a second remote start with the same idTag
+        # starts another session instead.
+        for evse in self._allowed(token) if token.get("authorization_type") == "RFID" else ():
             if evse.transaction_token is not None and token_value(evse.transaction_token) == value:
                 await self._stop(evse, token, "Local")
                 return

@@ -103,8 +103,8 @@ class SimDriver:
     async def car(self, command: str, script: str) -> None:
         await self.mod.publish_external(f"everest_external/nodered/1/carsim/cmd/{command}", script)
 
-    async def swipe(self, value: str) -> None:
-        token = {"id_token": {"value": value, "type": "ISO14443"}, "authorization_type": "RFID"}
+    async def swipe(self, value: str, authorization_type: str = "RFID") -> None:
+        token = {"id_token": {"value": value, "type": "ISO14443"}, "authorization_type": authorization_type}
         await self.mod.publish_external("everest_api/dummy_token_provider/cmd/provide", json.dumps(token))
 
 
@@ -203,6 +203,9 @@ async def test_auth_routes_tokens_through_the_validator_and_the_same_token_stops
     await tester.car("execute_charging_session", "iec_wait_pwr_ready;draw_power_regulated 32,3;sleep 600")
     await tester.event("TransactionStarted")
 
+    await tester.swipe(VALID, authorization_type="OCPP")  # a second remote start of that idTag stops nothing
+    again = await tester.until("token_validation_status", lambda s: s["status"] not in ("Processing",))
+    assert again["status"] == "Rejected"  # the only EVSE is busy
     await tester.swipe(VALID)
     stop = await tester.until("token_validation_status", lambda s: s["status"] not in ("Processing",))
     assert stop["status"] == "UsedToStop"
