@@ -88,16 +88,21 @@ class ChargePointConfig:
         return self._specs.get(key)
 
     def is_reported(self, key: str) -> bool:
-        """True when GetConfiguration shows the key: active section, has a value, not write-only."""
+        """True when GetConfiguration shows the key: active section, has a value (or may be reported without one),
+        not write-only."""
         spec = self._specs.get(key)
-        return spec is not None and self._active(spec) and not spec.secret and self._values.get(key) is not None
+        return (spec is not None and self._active(spec) and not spec.secret
+                and (self._values.get(key) is not None or spec.reported_unset))
 
     def key_value(self, key: str) -> dict[str, Any] | None:
         """The OCPP KeyValue of one reported key (for the configuration_key var); None when not reported."""
         if not self.is_reported(key):
             return None
         spec = self._specs[key]
-        return {"key": key, "readonly": spec.access is Access.READ_ONLY, "value": to_text(spec, self._values[key])}
+        key_value = {"key": key, "readonly": spec.access is Access.READ_ONLY}
+        if self._values.get(key) is not None:
+            key_value["value"] = to_text(spec, self._values[key])
+        return key_value
 
     def get_configuration(self, keys: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
         """GetConfiguration: (configurationKey list, unknownKey list). No or an empty key list means every key.
@@ -124,7 +129,8 @@ class ChargePointConfig:
         """ChangeConfiguration.req -> status. An accepted value is on disk before this returns."""
         key = self.canonical(key)
         spec = self._specs.get(key)
-        if spec is None or not self._active(spec) or (self._values.get(key) is None and not spec.secret):
+        if spec is None or not self._active(spec) or (self._values.get(key) is None and not spec.secret
+                                                      and not spec.reported_unset):
             return NOT_SUPPORTED
         if spec.access is Access.READ_ONLY:
             log.info("ChangeConfiguration %s rejected: read-only", key)

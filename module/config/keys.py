@@ -111,6 +111,9 @@ class KeySpec:
     object_schema: dict[str, Any] | None = None
     effect: str = ""
     """What the key does in this module and when a change takes effect (config/README.md's effect column)."""
+    reported_unset: bool = False
+    """Reported (without a value) and writable when the configuration files give it no value, as libocpp does for
+    keys the CSMS is expected to provide (CpoName)."""
 
     @property
     def secret(self) -> bool:
@@ -377,7 +380,7 @@ KEYS: tuple[KeySpec, ...] = (
          maximum=10000),
     _key("CertificateStoreMaxLength", "Security", INT, RO, "Most installed root certificates."),
     _key("CpoName", "Security", STR, RW, "Organization name put in the CSR of the CSMS client certificate.",
-         max_length=64),
+         max_length=64, reported_unset=True),
     _key("SecurityProfile", "Security", INT, RW, "0 none, 1 Basic auth, 2 TLS + Basic auth, 3 mutual TLS.",
          required=True, default=0, maximum=3, check=_security_profile),
     _key("DisableSecurityEventNotifications", "Security", BOOL, RW, "Do not send SecurityEventNotification.",

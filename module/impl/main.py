@@ -9,13 +9,20 @@ from framework.module import Module
 IMPL = "main"
 
 
+def ocpp_key_value(key_value: dict[str, Any]) -> dict[str, Any]:
+    """An OCPP KeyValue as the `ocpp` interface's KeyValue type (no value for a key reported without one)."""
+    converted = {"key": key_value["key"], "read_only": key_value["readonly"]}
+    if "value" in key_value:
+        converted["value"] = key_value["value"]
+    return converted
+
+
 def implement(mod: Module, ocpp: Any) -> None:
     """`ocpp` is the OcppModule (module/impl/ocpp_module.py): it owns the charge point and its lifecycle."""
 
     async def get_configuration_key(args: dict[str, Any]) -> dict[str, Any]:
         known, unknown = ocpp.config.get_configuration(args["keys"])
-        return {"configuration_keys": [{"key": kv["key"], "read_only": kv["readonly"], "value": kv["value"]}
-                                       for kv in known], "unknown_keys": unknown}
+        return {"configuration_keys": [ocpp_key_value(kv) for kv in known], "unknown_keys": unknown}
 
     async def set_configuration_key(args: dict[str, Any]) -> str:
         return ocpp.config.change_configuration(args["key"], args["value"])

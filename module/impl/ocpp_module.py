@@ -115,15 +115,14 @@ class OcppModule:
     async def _publish_key(self, key: str) -> None:
         key_value = self.config.key_value(key)
         if key_value is not None:
-            await self.mod.publish(main.IMPL, "configuration_key", {
-                "key": key, "read_only": key_value["readonly"], "value": key_value["value"]})
+            await self.mod.publish(main.IMPL, "configuration_key", main.ocpp_key_value(key_value))
 
     async def _publish_event_data(self, key: str, component_variable: dict[str, Any]) -> None:
         key_value = self.config.key_value(key)
         if key_value is not None:
             await self.mod.publish(ocpp_generic.IMPL, "event_data", {
                 "component_variable": component_variable, "event_id": len(self._monitored),
-                "timestamp": utc_now("milliseconds"), "trigger": "Alerting", "actual_value": key_value["value"],
+                "timestamp": utc_now("milliseconds"), "trigger": "Alerting", "actual_value": key_value.get("value", ""),
                 "event_notification_type": "CustomMonitor"})
 
     # -- wiring before ModuleReady ----------------------------------------------------------------------------

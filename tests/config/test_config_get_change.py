@@ -31,7 +31,7 @@ def test_get_all_keys_reports_supported_profiles_only(load):
     assert "LocalAuthListEnabled" not in names  # LocalAuthListManagement not in SupportedFeatureProfiles
     assert "AuthorizationKey" not in names
     assert "BlinkRepeat" not in names  # optional and absent: not supported
-    assert all(isinstance(kv["value"], str) and isinstance(kv["readonly"], bool) for kv in keys)
+    assert all(isinstance(kv.get("value", ""), str) and isinstance(kv["readonly"], bool) for kv in keys)
     by_name = {kv["key"]: kv for kv in keys}
     assert by_name["HeartbeatInterval"] == {"key": "HeartbeatInterval", "readonly": False, "value": "86400"}
     assert by_name["NumberOfConnectors"] == {"key": "NumberOfConnectors", "readonly": True, "value": "2"}
@@ -240,3 +240,12 @@ def test_security_profile_needs_a_key(load):
     assert cfg.change_configuration("SecurityProfile", "1") == "Accepted"
     cfg.set("SecurityProfile", 0)
     assert cfg.get("SecurityProfile") == 0
+
+
+def test_cpo_name_without_a_value_is_reported_and_may_be_set(load):
+    """libocpp reports CpoName with no value when the files give none, and takes it from the CSMS (EVerest's
+    test_chargepoint_update_certificate sets it before asking for a SignCertificate)."""
+    cfg = load()
+    assert cfg.get_configuration(["CpoName"]) == ([{"key": "CpoName", "readonly": False}], [])
+    assert cfg.change_configuration("CpoName", "VENID") == "Accepted"
+    assert cfg.get_configuration(["CpoName"]) == ([{"key": "CpoName", "readonly": False, "value": "VENID"}], [])
