@@ -453,7 +453,8 @@ EFFECTS: dict[str, str] = {
     "TLSKeylogFile": NO_EFFECT,
     "EnableTLSKeylog": f"{NO_EFFECT} (TLS session keys are never written)",
     "StopTransactionIfUnlockNotSupported": (
-        f"{NO_EFFECT}: UnlockConnector always stops a running transaction first, as OCPP 1.6 requires"),
+        "UnlockConnector answered NotSupported (an EVSE without a connector lock) still ends the running "
+        "transaction (UnlockCommand), after the answer"),
     "MeterPublicKeys": NO_EFFECT,
     "OcspRequestInterval": _PNC,
     "ConnectorEvseIds": _PNC,

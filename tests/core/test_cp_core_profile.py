@@ -162,6 +162,15 @@ async def test_unlock_connector_of_a_fixed_cable_leaves_the_transaction_running(
         assert not cp.charger.called("stop_transaction")
 
 
+async def test_unlock_not_supported_ends_the_transaction_when_configured(tmp_path: Path, csms: LocalCsms) -> None:
+    async with station(tmp_path, csms, config={"Internal": {"StopTransactionIfUnlockNotSupported": True}}) as cp:
+        cp.charger.unlock_works = False
+        await cp.charger.plug_in(2)
+        await cp.charger.start(2, "CARD1")
+        assert await cp.call("UnlockConnector", {"connectorId": 2}) == {"status": "NotSupported"}
+        assert (await csms.wait_for("StopTransaction"))["reason"] == "UnlockCommand"
+
+
 async def test_tc_031_cs_unlock_unknown_connector(tmp_path: Path, csms: LocalCsms) -> None:
     async with station(tmp_path, csms) as cp:
         assert await cp.call("UnlockConnector", {"connectorId": 3}) == {"status": "NotSupported"}

@@ -92,20 +92,27 @@ class RemoteControlService(ServiceBase):
                                      self._ctx.ports.evse.stop_transaction(connector_id, "Remote"), False)
         return False
 
-    async def unlock(self, connector_id: int) -> str:
-        """UnlockConnector's status.  `force_unlock` answers false when the EVSE has no connector lock (a fixed
-        cable): NotSupported, and a running transaction goes on, as nothing can be unlocked.  An EVSE with a lock
-        ends the transaction itself (UnlockCommand) before unlocking; it is also asked to stop it here, for EVSE
-        managers that do not.  A command that fails or times out is UnlockFailed."""
+    async def unlock(self, connector_id: int) -> Reply:
+        """UnlockConnector.  `force_unlock` answers false when the EVSE has no connector lock (a fixed cable):
+        NotSupported, and a running transaction goes on unless StopTransactionIfUnlockNotSupported says to end it
+        (after the answer, as libocpp does).  An EVSE with a lock ends the transaction itself (UnlockCommand)
+        before unlocking; it is also asked to stop it here, for EVSE managers that do not.  A command that fails
+        or times out is UnlockFailed."""
         evse = self._ctx.ports.evse
         unlocked = await command("force_unlock", evse.force_unlock(connector_id), None)
         if unlocked is None:
-            return "UnlockFailed"
-        if not unlocked:
-            return "NotSupported"
+            return Reply({"status": "UnlockFailed"})
+        if unlocked:
+            await self._stop_for_unlock(connector_id)
+            return Reply({"status": "Unlocked"})
+        if self._ctx.cfg.get("StopTransactionIfUnlockNotSupported") and self._transactions.running(connector_id):
+            return Reply({"status": "NotSupported"}, then=lambda: self._stop_for_unlock(connector_id))
+        return Reply({"status": "NotSupported"})
+
+    async def _stop_for_unlock(self, connector_id: int) -> None:
         if self._transactions.running(connector_id):
-            await command("stop_transaction", evse.stop_transaction(connector_id, "UnlockCommand"), False)
-        return "Unlocked"
+            await command("stop_transaction",
+                          self._ctx.ports.evse.stop_transaction(connector_id, "UnlockCommand"), False)
 
     # -- Reset --------------------------------------------------------------------------------------------------
     async def reset_allowed(self, reset_type: str) -> bool:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from module.core.profile import Reply
+
 if TYPE_CHECKING:
     from module.core.profiles.core import CoreServices
 
 ACTION = "UnlockConnector"
 
 
-async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any]:
+async def handle(core: CoreServices, request: dict[str, Any]) -> dict[str, Any] | Reply:
     connector_id = request["connectorId"]
     if connector_id not in core.ctx.connector_ids:
         return {"status": "NotSupported"}
-    return {"status": await core.remote.unlock(connector_id)}
+    return await core.remote.unlock(connector_id)
