@@ -8,9 +8,10 @@ runs on the project's `sim/` modules instead, keeping what the OCPP module sees 
 - a module whose type has a simulated counterpart (`sim/<Type>/manifest.yaml`, or a renamed one in RENAMED) becomes
   that module, with the options our manifest does not know dropped (logged in the rewritten file's header);
 - EVerest's EvseManager keeps its EVSE number (its `connector_id` option, or the run config's mapping) as our
-  `evse_id`, has connector 1, and takes the script of the car simulator bound to its board when that one runs
-  its script by itself (`auto_exec`); our EvseManager plays the car on `everest_external/nodered/<evse>/carsim/`
-  as EVerest's car simulator does;
+  `evse_id`, has connector 1, a lock when EVerest's has a `connector_lock` connection, the public key of its
+  board's meter, and the script of the car simulator bound to its board when that one runs its script by itself
+  (`auto_exec`); our EvseManager plays the car on `everest_external/nodered/<evse>/carsim/` as EVerest's car
+  simulator does;
 - modules that only simulate hardware behind the EVSE (board, car, energy tree, SLAC...) are removed with every
   connection to them; the OCPP module, probe modules and anything the prefix provides are kept as they are.
 
@@ -71,8 +72,20 @@ def _car_scripts(modules: dict[str, Any]) -> dict[int, str]:
     return scripts
 
 
-def _evse_manager_options(entry: dict[str, Any], car_script: str | None) -> dict[str, Any]:
+def _meter_keys(modules: dict[str, Any]) -> dict[str, str]:
+    """Board module id -> the public key its simulated meter publishes (EVerest's YetiSimulator publishes
+    TESTPUBLICKEY<connector_id>)."""
+    return {mid: f"TESTPUBLICKEY{(entry.get('config_module') or {}).get('connector_id', 1)}"
+            for mid, entry in modules.items() if entry.get("module") == "YetiSimulator"}
+
+
+def _evse_manager_options(entry: dict[str, Any], car_script: str | None,
+                          meter_keys: dict[str, str]) -> dict[str, Any]:
     options = dict(entry.get("config_module") or {})
+    boards = [t.get("module_id") for t in (entry.get("connections") or {}).get("powermeter_grid_side") or []]
+    meter_key = next((meter_keys[b] for b in boards if b in meter_keys), None)
+    if meter_key:
+        options["powermeter_public_key_ocmf"] = meter_key
     options["evse_id"] = _evse_number(entry)
     options["connector_id"] = 1
     options["connector_lock"] = bool((entry.get("connections") or {}).get("connector_lock"))
@@ -87,7 +100,7 @@ def rewrite(config: dict[str, Any]) -> Rewrite:
     modules: dict[str, Any] = config.get("active_modules") or {}
     result = Rewrite(config)
     removed = {mid for mid, entry in modules.items() if entry.get("module") in HARDWARE}
-    car_scripts = _car_scripts(modules)
+    car_scripts, meter_keys = _car_scripts(modules), _meter_keys(modules)
     for mid in sorted(removed):
         kind = modules.pop(mid)["module"]
         result.notes.append(f"removed {mid} ({kind}): EVerest's simulated hardware, played by our EvseManager")
@@ -98,7 +111,7 @@ def rewrite(config: dict[str, Any]) -> Rewrite:
             entry["module"] = RENAMED.get(original_type, original_type)
             options = entry.get("config_module") or {}
             if original_type == "EvseManager":
-                options = _evse_manager_options(entry, car_scripts.get(_evse_number(entry)))
+                options = _evse_manager_options(entry, car_scripts.get(_evse_number(entry)), meter_keys)
             known = manifest.get("config") or {}
             dropped = sorted(set(options) - set(known))
             entry["config_module"] = {k: v for k, v in options.items() if k in known}

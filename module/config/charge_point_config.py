@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import string
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -46,6 +47,16 @@ def decode_authorization_key(text: str) -> str:
     if all(0x20 <= byte <= 0x7E for byte in decoded):
         return decoded.decode("ascii")
     return text
+
+
+METER_PUBLIC_KEYS = "MeterPublicKeys"
+_METER_PUBLIC_KEY = re.compile(r"^meterpublickey\[(\d+)\]$")
+
+
+def _meter_public_key_connector(key: str) -> int | None:
+    """N of a `MeterPublicKey[N]` key (any case), else None."""
+    match = _METER_PUBLIC_KEY.match(key.casefold())
+    return int(match.group(1)) if match else None
 
 
 class ChargePointConfig:
@@ -96,6 +107,12 @@ class ChargePointConfig:
 
     def key_value(self, key: str) -> dict[str, Any] | None:
         """The OCPP KeyValue of one reported key (for the configuration_key var); None when not reported."""
+        connector_id = _meter_public_key_connector(key)
+        if connector_id is not None:
+            keys = self._values.get(METER_PUBLIC_KEYS) or []
+            if not 1 <= connector_id <= len(keys):
+                return None
+            return {"key": f"MeterPublicKey[{connector_id}]", "readonly": True, "value": keys[connector_id - 1]}
         if not self.is_reported(key):
             return None
         spec = self._specs[key]
@@ -109,7 +126,9 @@ class ChargePointConfig:
 
         Raises TooManyKeysError (CALLERROR PropertyConstraintViolation) for more than GetConfigurationMaxKeys keys."""
         if not keys:
-            reported = [self.key_value(name) for name in self._specs]
+            names = [name for name in self._specs if name != METER_PUBLIC_KEYS]
+            names += [f"MeterPublicKey[{i}]" for i in range(1, len(self._values.get(METER_PUBLIC_KEYS) or []) + 1)]
+            reported = [self.key_value(name) for name in names]
             return [kv for kv in reported if kv is not None], []
         maximum = self._values.get("GetConfigurationMaxKeys")
         if maximum is not None and len(keys) > maximum:
@@ -167,6 +186,19 @@ class ChargePointConfig:
         except InvalidValue as problem:
             raise ConfigError(file, spec.section, key, shown(spec, value), str(problem)) from None
         self._commit(spec, typed)
+
+    def set_meter_public_key(self, connector_id: int, public_key: str) -> None:
+        """The public key of a connector's signed meter (the EVSE's powermeter_public_key_ocmf), reported to the
+        CSMS as the read-only key MeterPublicKey[connector] and kept in the user config, as libocpp keeps it."""
+        count = int(self._values.get("NumberOfConnectors") or 0)
+        if not 1 <= connector_id <= count:
+            log.warning("meter public key of connector %s ignored: no such connector", connector_id)
+            return
+        keys = list(self._values.get(METER_PUBLIC_KEYS) or [])
+        keys += [""] * (count - len(keys))
+        if keys[connector_id - 1] != public_key:
+            keys[connector_id - 1] = public_key
+            self.set(METER_PUBLIC_KEYS, keys)
 
     def on_change(self, key: str, callback: ChangeCallback) -> Callable[[], None]:
         """Apply hook / subscription for one key; returns a function that unsubscribes."""

@@ -455,7 +455,9 @@ EFFECTS: dict[str, str] = {
     "StopTransactionIfUnlockNotSupported": (
         "UnlockConnector answered NotSupported (an EVSE without a connector lock) still ends the running "
         "transaction (UnlockCommand), after the answer"),
-    "MeterPublicKeys": NO_EFFECT,
+    "MeterPublicKeys": (
+        "filled from each EVSE's powermeter_public_key_ocmf and kept in the user config; GetConfiguration "
+        "reports it as MeterPublicKey[connector] (Eichrecht)"),
     "OcspRequestInterval": _PNC,
     "ConnectorEvseIds": _PNC,
     "SeccLeafSubjectCommonName": "Security: the next SignCertificate CSR",

@@ -16,7 +16,8 @@ from framework.module import Requirement
 
 log = logging.getLogger(__name__)
 
-VARS = ("session_event", "powermeter", "ev_info", "enforced_limits", "ready", "waiting_for_external_ready")
+VARS = ("session_event", "powermeter", "ev_info", "enforced_limits", "ready", "waiting_for_external_ready",
+        "powermeter_public_key_ocmf")
 
 
 class WiringError(RuntimeError):

@@ -129,6 +129,8 @@ class EvseManagerModule:
                                        "nr_of_phases_available": s.phases})
         await self._publish_enforced_limits()
         await self._publish("selected_protocol", "IEC61851-1")
+        if self.mod.config.get("powermeter_public_key_ocmf"):
+            await self._publish("powermeter_public_key_ocmf", self.mod.config["powermeter_public_key_ocmf"])
 
     async def _publish_enforced_limits(self) -> None:
         s, current = self.settings, self.charger.max_current_A

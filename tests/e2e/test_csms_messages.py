@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.csms.records import CALLRESULT
-from tests.e2e.flows import boot, charging
+from tests.e2e.flows import boot, charging, wait_log
 
 
 async def test_tc_054_cs_trigger_message(charger):
@@ -153,3 +153,20 @@ async def test_tc_061_cs_clear_cache(charger):
     assert await csms.clear_cache() == {"status": "Accepted"}
     assert (await probe.validate("RFID_CACHED"))["authorization_status"] == "Accepted"
     assert (await csms.wait_for("Authorize", after_index=mark))["idTag"] == "RFID_CACHED"
+
+
+async def test_each_evse_meter_public_key_is_reported_as_meter_public_key_n(charger):
+    """Eichrecht: the EVSE's powermeter_public_key_ocmf is the read-only key MeterPublicKey[connector] (EVerest's
+    eichrecht.py::test_meter_public_key)."""
+    probe = await boot(charger)
+    await probe.evses[2].publish("powermeter_public_key_ocmf", "PUBLIC-KEY-OF-METER-2")
+    await wait_log(charger, "configuration MeterPublicKeys set to")
+    answer = await charger.csms.get_configuration(["meterpublickey[2]", "MeterPublicKey[1]", "MeterPublicKey[3]"])
+    assert answer["configurationKey"] == [
+        {"key": "MeterPublicKey[2]", "readonly": True, "value": "PUBLIC-KEY-OF-METER-2"},
+        {"key": "MeterPublicKey[1]", "readonly": True, "value": ""}]
+    assert answer["unknownKey"] == ["MeterPublicKey[3]"]
+    everything = await charger.csms.get_configuration()
+    assert {"key": "MeterPublicKey[2]", "readonly": True, "value": "PUBLIC-KEY-OF-METER-2"} \
+        in everything["configurationKey"]
+    assert "MeterPublicKeys" not in [kv["key"] for kv in everything["configurationKey"]]

@@ -22,6 +22,7 @@ active_modules:
     connections:
       bsp: [{module_id: board_a, implementation_id: board_support}]
       connector_lock: [{module_id: board_a, implementation_id: connector_lock}]
+      powermeter_grid_side: [{module_id: board_a, implementation_id: powermeter}]
   evse_b:
     module: EvseManager
     config_module: {connector_id: 2, session_logging: true}
@@ -75,7 +76,7 @@ def test_an_everest_sil_config_runs_on_our_simulated_modules(tmp_path: Path) -> 
     assert set(modules) == {"evse_a", "evse_b", "tokens", "auth", "security", "system", "ocpp"}
     assert modules["evse_a"]["config_module"] == {
         "evse_id": 1, "connector_id": 1, "connector_lock": True, "external_ready_to_start_charging": True,
-        "auto_exec_commands": "sleep 1;unplug"}
+        "auto_exec_commands": "sleep 1;unplug", "powermeter_public_key_ocmf": "TESTPUBLICKEY1"}
     assert modules["evse_b"]["config_module"] == {"evse_id": 2, "connector_id": 1, "connector_lock": False}
     assert modules["tokens"]["module"] == "DummyTokenProvider" and not modules["tokens"]["config_implementation"]
     assert modules["security"]["config_module"] == {"csms_ca_bundle": "ca/csms/CSMS_ROOT_CA.pem"}

@@ -50,7 +50,8 @@ def run_config(broker: PrivateBroker, tmp: Path) -> str:
         "settings": {"mqtt_broker_host": broker.host, "mqtt_broker_port": broker.port, "validate_schema": True},
         "active_modules": {
             "evse_manager_1": {"module": "EvseManager", "mapping": {"module": {"evse": 1}},
-                               "config_module": {"powermeter_interval_s": 0.1}},
+                               "config_module": {"powermeter_interval_s": 0.1,
+                                                 "powermeter_public_key_ocmf": "METER-KEY-1"}},
             "token_provider": {"module": "DummyTokenProvider"},
             "auth": {"module": "Auth", "config_module": {"connection_timeout": 10},
                      "connections": {"token_provider": conn("token_provider", "main"),
@@ -131,6 +132,7 @@ async def tester(broker: PrivateBroker, tmp_path: Path) -> AsyncIterator[SimDriv
 
     mod.implement("validator", "validate_token", validate_token)
     for requirement, var in (("evse_manager", "session_event"), ("evse_manager", "powermeter"),
+                             ("evse_manager", "powermeter_public_key_ocmf"),
                              ("evse_manager", "enforced_limits"),
                              ("auth", "token_validation_status"), ("system", "firmware_update_status"),
                              ("system", "log_status"), ("reservation", "reservation_update")):
@@ -152,6 +154,7 @@ def energy(reading: dict) -> float:
 
 
 async def test_car_script_session_publishes_everest_event_order_and_growing_energy(tester: SimDriver) -> None:
+    assert await tester.until("powermeter_public_key_ocmf", lambda key: True) == "METER-KEY-1"
     assert await tester.call("evse_manager", "get_evse") == {"id": 1, "connectors": [{"id": 1, "type": "cType2"}]}
     await tester.car("execute_charging_session", "sleep 0.1;iec_wait_pwr_ready;draw_power_regulated 16,3;sleep 600")
     seen: list[dict] = []

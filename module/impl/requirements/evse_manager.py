@@ -115,6 +115,8 @@ class EvseInputs:
             core.transactions.on_reading(self._evses.ocpp_connector(evse, None), value)
         elif var == "ev_info" and isinstance(value, dict):
             core.transactions.on_ev_soc(self._evses.ocpp_connector(evse, None), _number(value.get("soc")))
+        elif var == "powermeter_public_key_ocmf" and isinstance(value, str):
+            charge_point.cfg.set_meter_public_key(self._evses.ocpp_connector(evse, None), value)
         elif var == "enforced_limits" and isinstance(value, dict):
             root = value.get("limits_root_side") or {}
             core.transactions.on_offered_limits(self._evses.ocpp_connector(evse, None),
