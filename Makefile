@@ -9,7 +9,7 @@ PREFIX ?= build/everest
 CSMS ?=
 OCPP ?= 16
 
-.PHONY: run test lint bench everest-module setup mosquitto clean
+.PHONY: run test lint bench everest-module everest-tests setup mosquitto clean
 
 setup: $(STAMP) mosquitto
 
@@ -51,6 +51,13 @@ bench: setup
 # Lays out modules/OCPP under an EVerest prefix so that a real EVerest manager can launch this module.
 everest-module: setup
 	$(PY) -m framework.everest_layout --prefix $(PREFIX)
+
+# EVerest's own OCPP 1.6 suite against this module under the real EVerest manager, built from EVerest's git
+# repositories in EVEREST_SOURCES (see tests/everest/everest_suite.py). Not part of `make test`.
+EVEREST_TESTS ?=
+everest-tests: setup
+	$(PY) tests/everest/everest_suite.py setup --sources "$(EVEREST_SOURCES)"
+	$(PY) tests/everest/everest_suite.py run $(EVEREST_TESTS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -146,6 +146,9 @@ class ChargePointConfig:
     # ---- writing ----
     def change_configuration(self, key: str, value: str) -> str:
         """ChangeConfiguration.req -> status. An accepted value is on disk before this returns."""
+        if _meter_public_key_connector(key) is not None and self.key_value(key) is not None:
+            log.info("ChangeConfiguration %s rejected: read-only", key)
+            return REJECTED
         key = self.canonical(key)
         spec = self._specs.get(key)
         if spec is None or not self._active(spec) or (self._values.get(key) is None and not spec.secret

@@ -170,3 +170,4 @@ async def test_each_evse_meter_public_key_is_reported_as_meter_public_key_n(char
     assert {"key": "MeterPublicKey[2]", "readonly": True, "value": "PUBLIC-KEY-OF-METER-2"} \
         in everything["configurationKey"]
     assert "MeterPublicKeys" not in [kv["key"] for kv in everything["configurationKey"]]
+    assert await charger.csms.change_configuration("MeterPublicKey[2]", "OTHER") == {"status": "Rejected"}
