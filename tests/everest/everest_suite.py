@@ -294,6 +294,12 @@ def run_suite(work: Work, selection: list[str], timeout_s: int) -> int:
     return report(run_dir / "junit.xml", result.returncode)
 
 
+def _test_file(classname: str) -> str:
+    """`test_sets.ocpp16.<file>[.<class>]` -> `<file>.py`."""
+    parts = classname.split(".")
+    return f"{parts[2]}.py" if len(parts) > 2 and parts[0] == "test_sets" else classname
+
+
 def report(junit: Path, pytest_status: int) -> int:
     """Each test's verdict, then passed / failed / errors / skipped per test file and in total."""
     if not junit.exists():
@@ -304,7 +310,7 @@ def report(junit: Path, pytest_status: int) -> int:
         kinds = {child.tag for child in case}
         verdict = next((k for k in ("skipped", "error", "failure") if k in kinds), "passed")
         verdict = {"failure": "failed", "error": "errors"}.get(verdict, verdict)
-        test_file = case.get("classname", "").split(".")[-1]
+        test_file = _test_file(case.get("classname", ""))
         per_file[test_file][verdict] += 1
         print(f"  {verdict:8} {test_file}::{case.get('name')}")
     total: collections.Counter[str] = collections.Counter()
