@@ -25,9 +25,13 @@ from module.link.reply import Reply
 from module.link.settings import LinkSettings
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, Offline, QueueSettings
+from module.v201.availability import change_availability
+from module.v201.availability.change_availability import Availability, EvseControl
+from module.v201.availability.connectors import Connectors
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.protocol import OCPP201
 from module.v201.provisioning import get_base_report, get_variables, reset, set_network_profile, set_variables
+from module.v201.remote_control import trigger_message
 from module.v201.transaction_policy import V201TransactionPolicy
 
 log = logging.getLogger(__name__)
@@ -85,10 +89,18 @@ def profile_settings(profile: dict[str, Any]) -> dict[str, Any]:
     return {"central_system_uri": data["ocppCsmsUrl"], "security_profile": int(data.get("securityProfile", 0))}
 
 
+class NoEvses:
+    """The EVSE control of a station without EVSE managers (provisioning only): nothing to enable or disable."""
+
+    async def set_available(self, evse_id: int, operative: bool) -> bool:
+        return True
+
+
 class Station201:
     def __init__(self, model: DeviceModel, db: Database, system: SystemPort, *, boot_reason: str = "PowerUp",
                  tls: dict[str, Any] | None = None, tls_for: TlsFiles | None = None,
-                 message_log: MessageLog | None = None, clock: Clock = monotonic_clock) -> None:
+                 message_log: MessageLog | None = None, clock: Clock = monotonic_clock,
+                 evse_ids: list[int] | None = None, evses: EvseControl | None = None) -> None:
         self.model = model
         self.db = db
         self._system = system
@@ -107,6 +119,13 @@ class Station201:
         self.link.register_handler(reset.ACTION, partial(reset.handle, self))
         self.link.register_handler(set_network_profile.ACTION, lambda request: set_network_profile.handle(
             model, self.link.settings.security_profile, request))
+        self.connectors = Connectors(evse_ids or [], db, self._send_triggered,
+                                     lambda: self.queue.registration.accepted)
+        self.availability = Availability(self.connectors, evses or NoEvses())
+        self.link.register_handler(change_availability.ACTION, partial(change_availability.handle, self.availability))
+        self.link.register_handler(trigger_message.ACTION, partial(
+            trigger_message.handle, self.connectors, lambda: self.queue.registration.accepted, self._heartbeat_now,
+            self._boot_now))
         self._tls_for = tls_for
         self._failures = 0
         self._profile_index = 0
@@ -115,6 +134,7 @@ class Station201:
         self.link.add_connection_listener(self._connection_changed)
         self._record_security_profile()
         self._heartbeat: asyncio.Task[None] | None = None
+        self._reporting: asyncio.Future[None] | None = None
         self.running = False
 
     def boot_payload(self) -> dict[str, Any]:
@@ -127,6 +147,7 @@ class Station201:
         return {"reason": self.boot_reason, "chargingStation": station}
 
     async def start(self) -> None:
+        await self.availability.apply_persisted()
         await self.queue.start()
         await self.link.start()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="heartbeat-201")
@@ -134,7 +155,7 @@ class Station201:
 
     async def stop(self) -> None:
         self.running = False
-        for task in (self._heartbeat, self._switching):
+        for task in (self._heartbeat, self._switching, self._reporting):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -161,6 +182,8 @@ class Station201:
     def _connection_changed(self, connected: bool) -> None:
         if connected:
             self._failures = 0
+            if self.queue.registration.accepted:  # statuses that could not go out while offline
+                self._reporting = asyncio.ensure_future(self.connectors.report_all())
 
     def _connect_failed(self, failure: Any) -> None:
         """After NetworkProfileConnectionAttempts failed attempts, the next slot of NetworkConfigurationPriority
@@ -188,6 +211,19 @@ class Station201:
         if not isinstance(spec, str):
             self.model.write(spec, str(self.link.settings.security_profile))
 
+    # -- connectors (block G) --------------------------------------------------------------------------------
+    async def on_session_event(self, evse_id: int, kind: str) -> None:
+        """An EVSE manager's session event (EVerest's names): connector status, scheduled availability."""
+        if evse_id not in self.connectors.evse_ids:
+            log.warning("session event %s of unknown EVSE %s dropped", kind, evse_id)
+            return
+        await self.connectors.on_session_event(evse_id, kind)
+        if kind in ("TransactionFinished", "SessionFinished"):
+            await self.availability.on_transaction_finished(evse_id)
+
+    async def _send_triggered(self, action: str, payload: dict[str, Any], triggered: bool) -> Any:
+        return await self.queue.send(action, payload, triggered=triggered)
+
     # -- registration and liveness -------------------------------------------------------------------------
     async def _boot_accepted(self, response: dict[str, Any]) -> None:
         interval = int(response.get("interval") or 0)
@@ -195,6 +231,25 @@ class Station201:
         if interval > 0 and not isinstance(spec, str):
             self.model.write(spec, str(interval))
         await self._set_time(response["currentTime"])
+        self._reporting = asyncio.ensure_future(self.connectors.report_all())
+
+    async def _boot_now(self) -> None:
+        """A BootNotification the CSMS asked for while Pending; Accepted registers the station."""
+        try:
+            response = await self.queue.send("BootNotification", self.boot_payload(), triggered=True)
+        except (Offline, OcppError, CallTimeout) as error:
+            log.info("triggered BootNotification not answered: %s", error)
+            return
+        if response.get("status") == "Accepted" and not self.queue.registration.accepted:
+            await self.queue.registration.accept(response)
+
+    async def _heartbeat_now(self) -> None:
+        try:
+            answer = await self.queue.send("Heartbeat", {}, triggered=True)
+        except (Offline, OcppError, CallTimeout) as error:
+            log.info("triggered Heartbeat not answered: %s", error)
+            return
+        await self._set_time(answer["currentTime"])
 
     async def _heartbeat_loop(self) -> None:
         await self.queue.registration.wait_accepted()

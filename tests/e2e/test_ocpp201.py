@@ -1,6 +1,7 @@
 """The OCPP201 module end to end: launched by the manager from a run config that holds the 1.6 module too (as a
 charger maker may run both against two CSMSs), each booting at its own local CSMS; the 2.0.1 one answers
-GetVariables and a FullInventory base report from its component config files."""
+GetVariables and a FullInventory base report from its component config files, and reports its EVSEs' connector
+statuses as the simulated car plugs in and the CSMS changes an EVSE's availability."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import sys
 from pathlib import Path
 
 import yaml
+from paho.mqtt import publish
 
 from framework.broker import PrivateBroker
 from sim.csms import LocalCsms
 from sim.csms.records import CONNECTED
+from sim.ctl import carsim_topic
 from sim.demo.state_folder import REPO, StateFolder
 
 BOOT_TIMEOUT_S = 60.0
@@ -76,6 +79,17 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
             assert last["requestId"] == 1
             reported = [d for p in csms201.payloads("NotifyReport") for d in p["reportData"]]
             assert {d["component"]["evse"]["id"] for d in reported if d["component"]["name"] == "EVSE"} == {1, 2}
+            for evse_id in (1, 2):  # block G: each EVSE's connector, then a change of its status and availability
+                await csms201.wait_for("StatusNotification", lambda p, e=evse_id: p["evseId"] == e
+                                       and p["connectorStatus"] == "Available")
+            publish.single(carsim_topic(1, "execute_charging_session"), "plugin;sleep 600", hostname=broker.host,
+                           port=broker.port, qos=1)
+            await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 1
+                                   and p["connectorStatus"] == "Occupied")
+            assert await csms201.call("cs201", "ChangeAvailability", {
+                "operationalStatus": "Inoperative", "evse": {"id": 2}}) == {"status": "Accepted"}
+            await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 2
+                                   and p["connectorStatus"] == "Unavailable")
             keys = await csms16.get_configuration(["HeartbeatInterval"])
             assert keys["configurationKey"][0]["key"] == "HeartbeatInterval"  # the 1.6 module beside it
         finally:

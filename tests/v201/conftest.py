@@ -57,15 +57,28 @@ async def csms() -> AsyncIterator[LocalCsms]:
         yield server
 
 
+@dataclass
+class RecordingEvses:
+    """The EVSE managers' side of enable_disable: records each change; `refuse` makes them answer False."""
+
+    calls: list[tuple[int, bool]] = field(default_factory=list)
+    refuse: bool = False
+
+    async def set_available(self, evse_id: int, operative: bool) -> bool:
+        self.calls.append((evse_id, operative))
+        return not self.refuse
+
+
 @asynccontextmanager
 async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True,
                           system: RecordingSystem | None = None,
-                          shipped: dict[str, dict[str, str]] | None = None) -> AsyncIterator[Station201]:
-    """The station started against `csms` (its values over `shipped`); with `accepted`, once its BootNotification
-    was accepted."""
+                          shipped: dict[str, dict[str, str]] | None = None,
+                          evses: RecordingEvses | None = None) -> AsyncIterator[Station201]:
+    """The station started against `csms` (its values over `shipped`), with EVSEs 1 and 2 when `evses` is given;
+    with `accepted`, once its BootNotification was accepted."""
     db = Database.open(tmp_path, STATION_ID)
     station = Station201(DeviceModel(db, shipped={**shipped_for(csms), **(shipped or {})}), db,
-                         system or RecordingSystem())
+                         system or RecordingSystem(), evse_ids=[1, 2] if evses else None, evses=evses)
     await station.start()
     try:
         if accepted:

@@ -16,7 +16,9 @@ from pathlib import Path
 from framework.errors import CommandError
 from framework.module import Module
 from module.core.context import command
+from module.impl.evse_connections import Evse, EvseConnections, WiringError
 from module.impl.requirements.auth import AuthModule
+from module.impl.requirements.evse_manager import EvseManagers
 from module.impl.requirements.security import SecurityModule
 from module.impl.requirements.system import SystemModule
 from module.link.message_log import MessageLog
@@ -39,6 +41,21 @@ def _in(folder: Path, option: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+class EvseManagers201:
+    """The station's EvseControl over the evse_manager connections (one connector per EVSE, as EVerest's EVSE
+    managers give them to 2.0.1): enable_disable of an EVSE, or of every EVSE for 0."""
+
+    def __init__(self, evses: EvseConnections) -> None:
+        self._evses = evses
+        self._managers = EvseManagers(evses)
+
+    async def set_available(self, evse_id: int, operative: bool) -> bool:
+        connector = 0 if evse_id == 0 else self._evses.ocpp_connector_of(evse_id, 1)
+        if connector is None:
+            return False
+        return await command("enable_disable", self._managers.set_available(connector, operative), False)
+
+
 class Ocpp201Module:
     def __init__(self, mod: Module) -> None:
         self.mod = mod
@@ -58,12 +75,15 @@ class Ocpp201Module:
         self.system = SystemModule(mod)
         self.security = SecurityModule.of(mod)
         self.auth = AuthModule(mod)
+        self.evses = EvseConnections(mod.requirements("evse_manager"))
+        self.evse_ids: list[int] = []
         self.station: Station201 | None = None
         self._publishing: set[asyncio.Future[None]] = set()
         self.boot_reason = "PowerUp"
 
     def wire(self) -> None:
         provided.implement(self.mod, self)
+        self.evses.subscribe()
         if self.mod.config.get("EnableExternalWebsocketControl"):
             self.mod.subscribe_external(EXTERNAL_CONNECT, lambda _payload: self._websocket(True))
             self.mod.subscribe_external(EXTERNAL_DISCONNECT, lambda _payload: self._websocket(False))
@@ -75,7 +95,21 @@ class Ocpp201Module:
             log.warning("system did not tell the boot reason; assuming PowerUp")
         timeout = int(self.model.value_of("TxCtrlr", "EVConnectionTimeOut") or 60)
         await command("set_connection_timeout", self.auth.set_connection_timeout(timeout), None)
+        try:
+            await self.evses.build_connector_map()
+            self.evse_ids = [evse.evse_id for evse in self.evses.evses]
+        except (WiringError, CommandError) as error:
+            log.critical("EVSEs not usable, the station reports none: %s", error)
         await self.restart_ocpp()
+        await self.evses.start_delivery(self._deliver)
+
+    async def _deliver(self, evse: Evse, var: str, value: object) -> None:
+        if var != "session_event" or self.station is None or not self.station.running:
+            return
+        if isinstance(value, dict) and isinstance(value.get("event"), str):
+            await self.station.on_session_event(evse.evse_id, value["event"])
+        else:
+            log.warning("malformed session_event from %s dropped: %.200r", evse.label, value)
 
     async def restart_ocpp(self) -> bool:
         if self.station is not None and self.station.running:
@@ -85,7 +119,8 @@ class Ocpp201Module:
         charge_point_id = self.model.value_of("InternalCtrlr", "ChargePointId") or "cp001"
         station = Station201(self.model, Database.open(self.core_path, charge_point_id), self.system,
                              boot_reason=self.boot_reason, tls=tls, tls_for=self.security.tls_files,
-                             message_log=MessageLog(self.log_path))
+                             message_log=MessageLog(self.log_path), evse_ids=self.evse_ids,
+                             evses=EvseManagers201(self.evses))
         station.link.add_connection_listener(self._connection_changed)
         self.station = station
         await station.start()

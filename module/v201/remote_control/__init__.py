@@ -1,0 +1,1 @@
+"""Block F: remote control (TriggerMessage so far)."""
