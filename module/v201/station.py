@@ -33,6 +33,7 @@ from module.v201.protocol import OCPP201
 from module.v201.provisioning import get_base_report, get_variables, reset, set_network_profile, set_variables
 from module.v201.remote_control import trigger_message
 from module.v201.transaction_policy import V201TransactionPolicy
+from module.v201.transactions.transactions import Transactions
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ class Station201:
         interval = model.value_of("OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent")
         settings = QueueSettings(transaction_message_attempts=int(attempts or 3),
                                  transaction_message_retry_interval=float(interval or 60))
-        self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(), boot_payload=self.boot_payload,
-                                  on_boot_accepted=self._boot_accepted, clock=clock)
+        self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(db),
+                                  boot_payload=self.boot_payload, on_boot_accepted=self._boot_accepted, clock=clock)
         self.link.register_handler(get_variables.ACTION, partial(get_variables.handle, model))
         self.link.register_handler(set_variables.ACTION, self._set_variables)
         self.link.register_handler(get_base_report.ACTION, partial(get_base_report.handle, model, self.queue.send))
@@ -122,6 +123,7 @@ class Station201:
         self.connectors = Connectors(evse_ids or [], db, self._send_triggered,
                                      lambda: self.queue.registration.accepted)
         self.availability = Availability(self.connectors, evses or NoEvses())
+        self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected)
         self.link.register_handler(change_availability.ACTION, partial(change_availability.handle, self.availability))
         self.link.register_handler(trigger_message.ACTION, partial(
             trigger_message.handle, self.connectors, lambda: self.queue.registration.accepted, self._heartbeat_now,
@@ -149,6 +151,7 @@ class Station201:
     async def start(self) -> None:
         await self.availability.apply_persisted()
         await self.queue.start()
+        await self.transactions.end_interrupted()
         await self.link.start()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="heartbeat-201")
         self.running = True
@@ -212,11 +215,13 @@ class Station201:
             self.model.write(spec, str(self.link.settings.security_profile))
 
     # -- connectors (block G) --------------------------------------------------------------------------------
-    async def on_session_event(self, evse_id: int, kind: str) -> None:
-        """An EVSE manager's session event (EVerest's names): connector status, scheduled availability."""
+    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
+        """An EVSE manager's session event (EVerest's names; `details` its session_started / transaction_started /
+        transaction_finished part): transaction, connector status, scheduled availability."""
         if evse_id not in self.connectors.evse_ids:
             log.warning("session event %s of unknown EVSE %s dropped", kind, evse_id)
             return
+        await self.transactions.on_session_event(evse_id, kind, details or {})
         await self.connectors.on_session_event(evse_id, kind)
         if kind in ("TransactionFinished", "SessionFinished"):
             await self.availability.on_transaction_finished(evse_id)

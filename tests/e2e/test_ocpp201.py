@@ -1,7 +1,8 @@
 """The OCPP201 module end to end: launched by the manager from a run config that holds the 1.6 module too (as a
 charger maker may run both against two CSMSs), each booting at its own local CSMS; the 2.0.1 one answers
 GetVariables and a FullInventory base report from its component config files, and reports its EVSEs' connector
-statuses as the simulated car plugs in and the CSMS changes an EVSE's availability."""
+statuses as the simulated car plugs in and the CSMS changes an EVSE's availability, and the transaction of a
+session started with a card."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from paho.mqtt import publish
 from framework.broker import PrivateBroker
 from sim.csms import LocalCsms
 from sim.csms.records import CONNECTED
-from sim.ctl import carsim_topic
+from sim.ctl import DEFAULT_PLUG_SCRIPT, TOKEN_TOPIC, carsim_topic, token_message
 from sim.demo.state_folder import REPO, StateFolder
 
 BOOT_TIMEOUT_S = 60.0
@@ -82,10 +83,16 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
             for evse_id in (1, 2):  # block G: each EVSE's connector, then a change of its status and availability
                 await csms201.wait_for("StatusNotification", lambda p, e=evse_id: p["evseId"] == e
                                        and p["connectorStatus"] == "Available")
-            publish.single(carsim_topic(1, "execute_charging_session"), "plugin;sleep 600", hostname=broker.host,
-                           port=broker.port, qos=1)
+            publish.single(carsim_topic(1, "execute_charging_session"), DEFAULT_PLUG_SCRIPT + ";sleep 600",
+                           hostname=broker.host, port=broker.port, qos=1)
             await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 1
                                    and p["connectorStatus"] == "Occupied")
+            publish.single(TOKEN_TOPIC, json.dumps(token_message("CARD201", 1, "ISO14443", "RFID")),
+                           hostname=broker.host, port=broker.port, qos=1)  # block E: the session's transaction
+            started = await csms201.wait_for("TransactionEvent", lambda p: p["eventType"] == "Started")
+            assert started["idToken"]["idToken"] == "CARD201" and started["evse"]["id"] == 1
+            await csms201.wait_for("TransactionEvent", lambda p: p.get("transactionInfo", {}).get(
+                "chargingState") == "Charging")
             assert await csms201.call("cs201", "ChangeAvailability", {
                 "operationalStatus": "Inoperative", "evse": {"id": 2}}) == {"status": "Accepted"}
             await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 2

@@ -41,6 +41,11 @@ def _in(folder: Path, option: str) -> Path:
     return path if path.is_absolute() else folder / path
 
 
+#: where an EVerest session event keeps its details
+SESSION_DETAILS = {"SessionStarted": "session_started", "TransactionStarted": "transaction_started",
+                   "TransactionFinished": "transaction_finished"}
+
+
 class EvseManagers201:
     """The station's EvseControl over the evse_manager connections (one connector per EVSE, as EVerest's EVSE
     managers give them to 2.0.1): enable_disable of an EVSE, or of every EVSE for 0."""
@@ -104,12 +109,19 @@ class Ocpp201Module:
         await self.evses.start_delivery(self._deliver)
 
     async def _deliver(self, evse: Evse, var: str, value: object) -> None:
-        if var != "session_event" or self.station is None or not self.station.running:
+        if self.station is None or not self.station.running:
             return
-        if isinstance(value, dict) and isinstance(value.get("event"), str):
-            await self.station.on_session_event(evse.evse_id, value["event"])
-        else:
-            log.warning("malformed session_event from %s dropped: %.200r", evse.label, value)
+        if var == "powermeter" and isinstance(value, dict):
+            energy = (value.get("energy_Wh_import") or {}).get("total")
+            if isinstance(energy, int | float):
+                self.station.transactions.on_powermeter(evse.evse_id, float(energy))
+        elif var == "session_event":
+            if isinstance(value, dict) and isinstance(value.get("event"), str):
+                kind = value["event"]
+                details = value.get(SESSION_DETAILS.get(kind, "")) or {}
+                await self.station.on_session_event(evse.evse_id, kind, details)
+            else:
+                log.warning("malformed session_event from %s dropped: %.200r", evse.label, value)
 
     async def restart_ocpp(self) -> bool:
         if self.station is not None and self.station.running:

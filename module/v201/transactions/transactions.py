@@ -1,0 +1,205 @@
+"""Block E: TransactionEvent Started / Updated / Ended from the EVSE managers' session events, started and ended at
+the points TxCtrlr.TxStartPoint and TxStopPoint name.
+
+Each EVSE tracks the conditions the points stand for (EVerest's events in brackets): EVConnected and
+ParkingBayOccupancy (SessionStarted with reason EVConnected, SessionFinished), Authorized (Authorized, Deauthorized,
+a transaction stopped by a token or the CSMS), PowerPathClosed (TransactionStarted, TransactionFinished) and
+EnergyTransfer (ChargingStarted / ChargingResumed, the pauses).  A transaction starts when the first start point
+holds and ends when one stop point stops holding (E01-E07); while it runs, an authorization, a plug-in and each
+change of the charging state are Updated events.  The station makes the transactionId; seqNo comes from the queue's
+policy in the same write that queues the event (module/v201/transaction_policy.py).  Every event goes on the
+durable transactional lane and is marked `offline` when it happened without a connection.  A transaction still open
+when the station starts again (power cut, kill) is Ended with stoppedReason PowerLoss (E07's recovery).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from module.core.timestamps import utc_now
+from module.queue.database import Database
+from module.queue.message_queue import MessageQueue
+from module.v201.availability.connectors import CONNECTOR_ID
+from module.v201.device_model.device_model import DeviceModel
+from module.v201.transaction_policy import TRANSACTION_EVENT
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = ["CREATE TABLE open_transactions_201 (evse_id INTEGER PRIMARY KEY, transaction_id TEXT NOT NULL,"
+           " started_at TEXT NOT NULL)"]
+
+#: the trigger of a Started event, by the start point that began the transaction
+START_TRIGGERS = {"EVConnected": "CablePluggedIn", "ParkingBayOccupancy": "EVDetected", "Authorized": "Authorized",
+                  "PowerPathClosed": "ChargingStateChanged", "EnergyTransfer": "ChargingStateChanged"}
+#: EVerest's stop reason -> (2.0.1 stoppedReason, triggerReason of the Ended event)
+STOP_REASONS = {
+    "Local": ("Local", "StopAuthorized"), "Remote": ("Remote", "RemoteStop"),
+    "EVDisconnected": ("EVDisconnected", "EVCommunicationLost"), "DeAuthorized": ("DeAuthorized", "Deauthorized"),
+    "MasterPass": ("MasterPass", "StopAuthorized"), "EmergencyStop": ("EmergencyStop", "AbnormalCondition"),
+    "HardReset": ("ImmediateReset", "ResetCommand"), "SoftReset": ("ImmediateReset", "ResetCommand"),
+    "Reboot": ("Reboot", "ResetCommand"), "PowerLoss": ("PowerLoss", "AbnormalCondition"),
+    "UnlockCommand": ("Other", "UnlockCommand"), "EnergyLimitReached": ("EnergyLimitReached", "EnergyLimitReached"),
+    "TimeLimitReached": ("TimeLimitReached", "TimeLimitReached"), "SOCLimitReached": ("SOCLimitReached", "Trigger"),
+    "StoppedByEV": ("StoppedByEV", "ChargingStateChanged"), "Timeout": ("Timeout", "EVConnectTimeout"),
+}
+#: tokens stop a transaction by ending its authorization
+_ENDS_AUTHORIZATION = {"Local", "Remote", "DeAuthorized", "MasterPass"}
+#: EVerest's events that change the charging state of a running transaction
+CHARGING_STATES = {"ChargingStarted": "Charging", "ChargingResumed": "Charging", "ChargingPausedEV": "SuspendedEV",
+                   "ChargingPausedEVSE": "SuspendedEVSE"}
+
+
+@dataclass
+class EvseTransaction:
+    """What one EVSE's points stand at, and its running transaction."""
+
+    ev_connected: bool = False
+    authorized: bool = False
+    power_path_closed: bool = False
+    energy_transfer: bool = False
+    ended_in_session: bool = False
+    transaction_id: str | None = None
+    id_token: dict[str, Any] | None = None
+    token_reported: bool = False
+    energy_wh: float | None = None
+
+    def holds(self, point: str) -> bool:
+        return {"EVConnected": self.ev_connected, "ParkingBayOccupancy": self.ev_connected,
+                "Authorized": self.authorized, "PowerPathClosed": self.power_path_closed,
+                "EnergyTransfer": self.energy_transfer}.get(point, False)
+
+
+class Transactions:
+    def __init__(self, model: DeviceModel, db: Database, queue: MessageQueue, evse_ids: list[int],
+                 online: Callable[[], bool]) -> None:
+        db.register_migrations("open_transactions_201", _SCHEMA)
+        self._model = model
+        self._db = db
+        self._queue = queue
+        self._online = online
+        self.evses = {evse_id: EvseTransaction() for evse_id in evse_ids}
+
+    def _points(self, variable: str) -> list[str]:
+        return [p for p in (self._model.value_of("TxCtrlr", variable) or "").split(",") if p]
+
+    async def end_interrupted(self) -> None:
+        """Transactions open when the station stopped without ending them: Ended, PowerLoss."""
+        rows = self._db.conn.execute("SELECT evse_id, transaction_id FROM open_transactions_201").fetchall()
+        for evse_id, transaction_id in rows:
+            log.warning("transaction %s of EVSE %s was open at start: ended (PowerLoss)", transaction_id, evse_id)
+            await self._event(evse_id, transaction_id, "Ended", "AbnormalCondition",
+                              {"stoppedReason": "PowerLoss"})
+            self._db_forget(evse_id)
+
+    def on_powermeter(self, evse_id: int, energy_wh: float) -> None:
+        if evse_id in self.evses:
+            self.evses[evse_id].energy_wh = energy_wh
+
+    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any]) -> None:
+        evse = self.evses[evse_id]
+        token = (details.get("id_tag") or {}).get("id_token")
+        if token:
+            evse.id_token = {"idToken": token["value"], "type": token.get("type", "Central")}
+        meter = ((details.get("meter_value") or {}).get("energy_Wh_import") or {}).get("total")
+        if isinstance(meter, int | float):
+            evse.energy_wh = float(meter)
+        was_running = evse.transaction_id is not None
+        updates: list[tuple[str, dict[str, Any]]] = []
+        stop_reason = "EVDisconnected"
+        if kind == "SessionStarted":
+            evse.ended_in_session = False
+            evse.ev_connected = details.get("reason", "EVConnected") == "EVConnected"
+            if was_running and evse.ev_connected:
+                updates.append(("CablePluggedIn", {}))
+        elif kind == "Authorized":
+            evse.authorized = True
+            if was_running and not evse.token_reported:
+                updates.append(("Authorized", {}))
+        elif kind == "Deauthorized":
+            evse.authorized = False
+            stop_reason = "DeAuthorized"
+        elif kind == "TransactionStarted":
+            evse.power_path_closed = evse.authorized = True
+            if was_running and not evse.token_reported and evse.id_token:
+                updates.append(("Authorized", {}))
+        elif kind in CHARGING_STATES:
+            evse.energy_transfer = CHARGING_STATES[kind] == "Charging"
+            if was_running:
+                updates.append(("ChargingStateChanged", {"chargingState": CHARGING_STATES[kind]}))
+        elif kind == "TransactionFinished":
+            evse.power_path_closed = evse.energy_transfer = False
+            reason = details.get("reason") or "Other"
+            if reason in _ENDS_AUTHORIZATION:
+                evse.authorized = False
+            if reason == "EVDisconnected":
+                evse.ev_connected = False
+            stop_reason = reason
+        elif kind == "SessionFinished":
+            evse.ev_connected = evse.authorized = evse.power_path_closed = evse.energy_transfer = False
+        else:
+            return
+        for trigger, info in updates:
+            await self._updated(evse_id, trigger, info)
+        if not was_running:
+            await self._maybe_start(evse_id)
+        elif any(not evse.holds(point) for point in self._points("TxStopPoint")):
+            await self._end(evse_id, stop_reason)
+        if kind == "SessionFinished":
+            evse.ended_in_session = False
+
+    async def _maybe_start(self, evse_id: int) -> None:
+        evse = self.evses[evse_id]
+        started_by = next((p for p in self._points("TxStartPoint") if evse.holds(p)), None)
+        if started_by is None or evse.ended_in_session:
+            return
+        evse.transaction_id = str(uuid.uuid4())
+        evse.token_reported = False
+        with self._db.transaction():
+            self._db.conn.execute("INSERT OR REPLACE INTO open_transactions_201 (evse_id, transaction_id, started_at)"
+                                  " VALUES (?, ?, ?)", (evse_id, evse.transaction_id, utc_now()))
+        info = {"chargingState": "Charging" if evse.energy_transfer else "EVConnected" if evse.ev_connected
+                else "Idle"}
+        await self._event(evse_id, evse.transaction_id, "Started", START_TRIGGERS[started_by], info,
+                          meter_context="Transaction.Begin")
+
+    async def _updated(self, evse_id: int, trigger: str, info: dict[str, Any]) -> None:
+        transaction_id = self.evses[evse_id].transaction_id
+        assert transaction_id is not None
+        await self._event(evse_id, transaction_id, "Updated", trigger, info)
+
+    async def _end(self, evse_id: int, evse_reason: str) -> None:
+        evse = self.evses[evse_id]
+        transaction_id = evse.transaction_id
+        assert transaction_id is not None
+        stopped, trigger = STOP_REASONS.get(evse_reason, ("Other", "AbnormalCondition"))
+        await self._event(evse_id, transaction_id, "Ended", trigger, {"stoppedReason": stopped},
+                          meter_context="Transaction.End")
+        evse.transaction_id, evse.ended_in_session = None, True
+        self._db_forget(evse_id)
+
+    def _db_forget(self, evse_id: int) -> None:
+        with self._db.transaction():
+            self._db.conn.execute("DELETE FROM open_transactions_201 WHERE evse_id = ?", (evse_id,))
+
+    async def _event(self, evse_id: int, transaction_id: str, event_type: str, trigger: str, info: dict[str, Any],
+                     meter_context: str | None = None) -> None:
+        evse = self.evses.get(evse_id) or EvseTransaction()
+        timestamp = utc_now("milliseconds")
+        payload: dict[str, Any] = {
+            "eventType": event_type, "timestamp": timestamp, "triggerReason": trigger, "seqNo": 0,
+            "transactionInfo": {"transactionId": transaction_id, **info},
+            "evse": {"id": evse_id, "connectorId": CONNECTOR_ID}}
+        if evse.id_token and evse.authorized and not evse.token_reported and evse_id in self.evses:
+            payload["idToken"] = evse.id_token
+            evse.token_reported = True
+        if meter_context and evse.energy_wh is not None:
+            payload["meterValue"] = [{"timestamp": timestamp, "sampledValue": [{
+                "value": evse.energy_wh, "context": meter_context, "measurand": "Energy.Active.Import.Register",
+                "unitOfMeasure": {"unit": "Wh"}}]}]
+        if not self._online():
+            payload["offline"] = True
+        await self._queue.enqueue_transactional(TRANSACTION_EVENT, payload, session_id=transaction_id)

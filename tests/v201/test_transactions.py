@@ -1,0 +1,86 @@
+"""Block E of the 2.0.1 station, in process against the local CSMS: TransactionEvent Started / Updated / Ended at the
+TxStartPoint / TxStopPoint, seqNo without gaps over a restart, offline events delivered in order (named after the
+use cases of OCPP 2.0.1 part 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sim.csms.server import LocalCsms
+from tests.v201.conftest import RecordingEvses, running_station
+
+TOKEN = {"id_token": {"value": "CARD01", "type": "ISO14443"}, "authorization_type": "RFID"}
+
+
+def energy(wh: float) -> dict[str, Any]:
+    return {"meter_value": {"timestamp": "2026-12-03T10:00:00Z", "energy_Wh_import": {"total": wh}}}
+
+
+def events(csms: LocalCsms) -> list[dict[str, Any]]:
+    return csms.payloads("TransactionEvent")
+
+
+async def test_e02_transaction_from_power_path_closed_to_a_local_stop(tmp_path: Path, csms: LocalCsms) -> None:
+    """The default points: Started when the power path closes, Ended when the token stops it."""
+    async with running_station(tmp_path, csms, evses=RecordingEvses()) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "Authorized")
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(100)})
+        await station.on_session_event(1, "ChargingStarted")
+        await station.on_session_event(1, "TransactionFinished", {"reason": "Local", "id_tag": TOKEN,
+                                                                  **energy(2600)})
+        await station.on_session_event(1, "SessionFinished")
+        ended = await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
+        started, updated, _ = events(csms)
+        assert [e["seqNo"] for e in events(csms)] == [0, 1, 2]
+        assert started["triggerReason"] == "ChargingStateChanged" and started["evse"] == {"id": 1, "connectorId": 1}
+        assert started["idToken"] == {"idToken": "CARD01", "type": "ISO14443"}
+        assert started["meterValue"][0]["sampledValue"][0]["value"] == 100
+        assert started["meterValue"][0]["sampledValue"][0]["context"] == "Transaction.Begin"
+        assert updated["transactionInfo"]["chargingState"] == "Charging" and "idToken" not in updated
+        assert (ended["triggerReason"], ended["transactionInfo"]["stoppedReason"]) == ("StopAuthorized", "Local")
+        assert ended["meterValue"][0]["sampledValue"][0]["value"] == 2600
+        assert len({e["transactionInfo"]["transactionId"] for e in events(csms)}) == 1
+        assert not any(e.get("offline") for e in events(csms))
+
+
+async def test_e01_transaction_from_plug_in_to_unplug(tmp_path: Path, csms: LocalCsms) -> None:
+    shipped = {"TxCtrlr/TxStartPoint": {"Actual": "EVConnected"}, "TxCtrlr/TxStopPoint": {"Actual": "EVConnected"}}
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), shipped=shipped) as station:
+        await station.on_session_event(2, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(2, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
+        await station.on_session_event(2, "TransactionFinished", {"reason": "EVDisconnected", **energy(10)})
+        await station.on_session_event(2, "SessionFinished")
+        await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
+        assert [(e["eventType"], e["triggerReason"]) for e in events(csms)] == [
+            ("Started", "CablePluggedIn"), ("Updated", "Authorized"), ("Ended", "EVCommunicationLost")]
+        assert events(csms)[1]["idToken"]["idToken"] == "CARD01"
+        assert events(csms)[2]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+
+
+async def test_e04_events_while_offline_arrive_in_order_marked_offline(tmp_path: Path, csms: LocalCsms) -> None:
+    async with running_station(tmp_path, csms, evses=RecordingEvses()) as station:
+        await station.link.disconnect()
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
+        await station.on_session_event(1, "ChargingStarted")
+        await station.on_session_event(1, "TransactionFinished", {"reason": "Remote", **energy(50)})
+        assert events(csms) == []
+        await station.link.connect()
+        await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
+        assert [(e["seqNo"], e["eventType"], e.get("offline")) for e in events(csms)] == [
+            (0, "Started", True), (1, "Updated", True), (2, "Ended", True)]
+        assert events(csms)[2]["transactionInfo"]["stoppedReason"] == "Remote"
+
+
+async def test_e07_a_transaction_open_at_a_restart_ends_with_power_loss(tmp_path: Path, csms: LocalCsms) -> None:
+    async with running_station(tmp_path, csms, evses=RecordingEvses()) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
+        await station.on_session_event(1, "ChargingStarted")
+        await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Updated")
+    async with running_station(tmp_path, csms, evses=RecordingEvses()):
+        ended = await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
+    assert (ended["seqNo"], ended["transactionInfo"]["stoppedReason"]) == (2, "PowerLoss")
+    assert ended["transactionInfo"]["transactionId"] == events(csms)[0]["transactionInfo"]["transactionId"]
