@@ -31,7 +31,8 @@ from module.v201.availability.connectors import Connectors
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.protocol import OCPP201
 from module.v201.provisioning import get_base_report, get_variables, reset, set_network_profile, set_variables
-from module.v201.remote_control import trigger_message
+from module.v201.remote_control import request_transactions, trigger_message, unlock_connector
+from module.v201.remote_control.request_transactions import TokenProvider
 from module.v201.transaction_policy import V201TransactionPolicy
 from module.v201.transactions.transactions import Transactions
 
@@ -96,12 +97,19 @@ class NoEvses:
     async def set_available(self, evse_id: int, operative: bool) -> bool:
         return True
 
+    async def stop_transaction(self, evse_id: int, reason: str) -> bool:
+        return False
+
+    async def force_unlock(self, evse_id: int) -> bool:
+        return False
+
 
 class Station201:
     def __init__(self, model: DeviceModel, db: Database, system: SystemPort, *, boot_reason: str = "PowerUp",
                  tls: dict[str, Any] | None = None, tls_for: TlsFiles | None = None,
                  message_log: MessageLog | None = None, clock: Clock = monotonic_clock,
-                 evse_ids: list[int] | None = None, evses: EvseControl | None = None) -> None:
+                 evse_ids: list[int] | None = None, evses: EvseControl | None = None,
+                 auth: TokenProvider | None = None) -> None:
         self.model = model
         self.db = db
         self._system = system
@@ -122,8 +130,16 @@ class Station201:
             model, self.link.settings.security_profile, request))
         self.connectors = Connectors(evse_ids or [], db, self._send_triggered,
                                      lambda: self.queue.registration.accepted)
-        self.availability = Availability(self.connectors, evses or NoEvses())
+        control = evses or NoEvses()
+        self.availability = Availability(self.connectors, control)
         self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected)
+        if auth is not None:
+            self.link.register_handler(request_transactions.START_ACTION, partial(
+                request_transactions.handle_start, model, self.connectors, self.transactions, auth))
+        self.link.register_handler(request_transactions.STOP_ACTION, partial(
+            request_transactions.handle_stop, self.transactions, control))
+        self.link.register_handler(unlock_connector.ACTION, partial(unlock_connector.handle, self.transactions,
+                                                                    control))
         self.link.register_handler(change_availability.ACTION, partial(change_availability.handle, self.availability))
         self.link.register_handler(trigger_message.ACTION, partial(
             trigger_message.handle, self.connectors, lambda: self.queue.registration.accepted, self._heartbeat_now,

@@ -59,26 +59,52 @@ async def csms() -> AsyncIterator[LocalCsms]:
 
 @dataclass
 class RecordingEvses:
-    """The EVSE managers' side of enable_disable: records each change; `refuse` makes them answer False."""
+    """The EVSE managers' commands: each enable_disable recorded in `calls` (`refuse` makes them answer False),
+    stop_transaction and force_unlock in `commands`; `has_lock` is what force_unlock answers."""
 
     calls: list[tuple[int, bool]] = field(default_factory=list)
+    commands: list[tuple[str, int, str]] = field(default_factory=list)
     refuse: bool = False
+    has_lock: bool = True
 
     async def set_available(self, evse_id: int, operative: bool) -> bool:
         self.calls.append((evse_id, operative))
         return not self.refuse
+
+    async def stop_transaction(self, evse_id: int, reason: str) -> bool:
+        self.commands.append(("stop_transaction", evse_id, reason))
+        return True
+
+    async def force_unlock(self, evse_id: int) -> bool:
+        self.commands.append(("force_unlock", evse_id, ""))
+        return self.has_lock
+
+
+@dataclass
+class RecordingAuth:
+    """The auth module's side of a remote start: the provided tokens."""
+
+    provided: list[tuple[str, list[int] | None, bool, str]] = field(default_factory=list)
+    seen: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
+                            parent_id_tag: str | None = None, token_type: str = "Central") -> None:
+        self.provided.append((id_tag, connectors, prevalidated, token_type))
+        self.seen.set()
 
 
 @asynccontextmanager
 async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = True,
                           system: RecordingSystem | None = None,
                           shipped: dict[str, dict[str, str]] | None = None,
-                          evses: RecordingEvses | None = None) -> AsyncIterator[Station201]:
+                          evses: RecordingEvses | None = None,
+                          auth: RecordingAuth | None = None) -> AsyncIterator[Station201]:
     """The station started against `csms` (its values over `shipped`), with EVSEs 1 and 2 when `evses` is given;
     with `accepted`, once its BootNotification was accepted."""
     db = Database.open(tmp_path, STATION_ID)
     station = Station201(DeviceModel(db, shipped={**shipped_for(csms), **(shipped or {})}), db,
-                         system or RecordingSystem(), evse_ids=[1, 2] if evses else None, evses=evses)
+                         system or RecordingSystem(), evse_ids=[1, 2] if evses else None, evses=evses,
+                         auth=auth)
     await station.start()
     try:
         if accepted:

@@ -14,9 +14,10 @@ class AuthModule:
         self._auth = mod.requirement("auth")
 
     async def provide_token(self, id_tag: str, connectors: list[int] | None, prevalidated: bool,
-                            parent_id_tag: str | None = None) -> None:
-        """A RemoteStartTransaction token, published on the provided auth_provider for the auth module."""
-        token: dict[str, Any] = {"id_token": {"value": id_tag, "type": "Central"}, "authorization_type": "OCPP",
+                            parent_id_tag: str | None = None, token_type: str = "Central") -> None:
+        """A remote start's token, published on the provided auth_provider for the auth module (1.6 idTags are
+        Central; a 2.0.1 idToken keeps its type)."""
+        token: dict[str, Any] = {"id_token": {"value": id_tag, "type": token_type}, "authorization_type": "OCPP",
                                  "prevalidated": prevalidated}
         if connectors:
             token["connectors"] = connectors

@@ -19,6 +19,14 @@ class EvseControl(Protocol):
         """Enable or disable one EVSE (0: every EVSE); False when the EVSE manager refused."""
         ...
 
+    async def stop_transaction(self, evse_id: int, reason: str) -> bool:
+        """End the EVSE's transaction (EVerest's StopTransactionReason); False when it has none."""
+        ...
+
+    async def force_unlock(self, evse_id: int) -> bool:
+        """Unlock the EVSE's connector; False when it cannot (no lock)."""
+        ...
+
 
 class Availability:
     def __init__(self, connectors: Connectors, evses: EvseControl) -> None:

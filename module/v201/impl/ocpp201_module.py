@@ -60,6 +60,18 @@ class EvseManagers201:
             return False
         return await command("enable_disable", self._managers.set_available(connector, operative), False)
 
+    async def stop_transaction(self, evse_id: int, reason: str) -> bool:
+        connector = self._evses.ocpp_connector_of(evse_id, 1)
+        if connector is None:
+            return False
+        return await command("stop_transaction", self._managers.stop_transaction(connector, reason), False)
+
+    async def force_unlock(self, evse_id: int) -> bool:
+        connector = self._evses.ocpp_connector_of(evse_id, 1)
+        if connector is None:
+            return False
+        return await command("force_unlock", self._managers.force_unlock(connector), False)
+
 
 class Ocpp201Module:
     def __init__(self, mod: Module) -> None:
@@ -132,7 +144,7 @@ class Ocpp201Module:
         station = Station201(self.model, Database.open(self.core_path, charge_point_id), self.system,
                              boot_reason=self.boot_reason, tls=tls, tls_for=self.security.tls_files,
                              message_log=MessageLog(self.log_path), evse_ids=self.evse_ids,
-                             evses=EvseManagers201(self.evses))
+                             evses=EvseManagers201(self.evses), auth=self.auth)
         station.link.add_connection_listener(self._connection_changed)
         self.station = station
         await station.start()

@@ -66,6 +66,8 @@ class EvseTransaction:
     id_token: dict[str, Any] | None = None
     token_reported: bool = False
     energy_wh: float | None = None
+    remote_start_id: int | None = None
+    remote_start_reported: bool = False
 
     def holds(self, point: str) -> bool:
         return {"EVConnected": self.ev_connected, "ParkingBayOccupancy": self.ev_connected,
@@ -82,6 +84,14 @@ class Transactions:
         self._queue = queue
         self._online = online
         self.evses = {evse_id: EvseTransaction() for evse_id in evse_ids}
+        self._remote_starts: dict[str, int] = {}
+
+    def expect_remote_start(self, id_token: str, remote_start_id: int) -> None:
+        """The transaction this token authorizes next carries the remoteStartId."""
+        self._remote_starts[id_token] = remote_start_id
+
+    def evse_of(self, transaction_id: str) -> int | None:
+        return next((e for e, evse in self.evses.items() if evse.transaction_id == transaction_id), None)
 
     def _points(self, variable: str) -> list[str]:
         return [p for p in (self._model.value_of("TxCtrlr", variable) or "").split(",") if p]
@@ -104,6 +114,9 @@ class Transactions:
         token = (details.get("id_tag") or {}).get("id_token")
         if token:
             evse.id_token = {"idToken": token["value"], "type": token.get("type", "Central")}
+            if token["value"] in self._remote_starts:
+                evse.remote_start_id = self._remote_starts.pop(token["value"])
+                evse.remote_start_reported = False
         meter = ((details.get("meter_value") or {}).get("energy_Wh_import") or {}).get("total")
         if isinstance(meter, int | float):
             evse.energy_wh = float(meter)
@@ -178,7 +191,7 @@ class Transactions:
         stopped, trigger = STOP_REASONS.get(evse_reason, ("Other", "AbnormalCondition"))
         await self._event(evse_id, transaction_id, "Ended", trigger, {"stoppedReason": stopped},
                           meter_context="Transaction.End")
-        evse.transaction_id, evse.ended_in_session = None, True
+        evse.transaction_id, evse.ended_in_session, evse.remote_start_id = None, True, None
         self._db_forget(evse_id)
 
     def _db_forget(self, evse_id: int) -> None:
@@ -196,6 +209,11 @@ class Transactions:
         if evse.id_token and evse.authorized and not evse.token_reported and evse_id in self.evses:
             payload["idToken"] = evse.id_token
             evse.token_reported = True
+            if evse.remote_start_id is not None and not evse.remote_start_reported:
+                payload["transactionInfo"]["remoteStartId"] = evse.remote_start_id
+                evse.remote_start_reported = True
+                if trigger == "Authorized":
+                    payload["triggerReason"] = "RemoteStart"
         if meter_context and evse.energy_wh is not None:
             payload["meterValue"] = [{"timestamp": timestamp, "sampledValue": [{
                 "value": evse.energy_wh, "context": meter_context, "measurand": "Energy.Active.Import.Register",
