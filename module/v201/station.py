@@ -16,6 +16,7 @@ from functools import partial
 from typing import Any
 
 from module.clock import Clock, monotonic_clock
+from module.core.clock_aligned import run_clock_aligned
 from module.core.context import command
 from module.core.ports import SystemPort
 from module.link.errors import CallTimeout, OcppError
@@ -132,7 +133,8 @@ class Station201:
                                      lambda: self.queue.registration.accepted)
         control = evses or NoEvses()
         self.availability = Availability(self.connectors, control)
-        self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected)
+        self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected,
+                                         clock=clock)
         if auth is not None:
             self.link.register_handler(request_transactions.START_ACTION, partial(
                 request_transactions.handle_start, model, self.connectors, self.transactions, auth))
@@ -153,6 +155,7 @@ class Station201:
         self._record_security_profile()
         self._heartbeat: asyncio.Task[None] | None = None
         self._reporting: asyncio.Future[None] | None = None
+        self._aligned: asyncio.Task[None] | None = None
         self.running = False
 
     def boot_payload(self) -> dict[str, Any]:
@@ -170,11 +173,15 @@ class Station201:
         await self.transactions.end_interrupted()
         await self.link.start()
         self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="heartbeat-201")
+        self._aligned = asyncio.create_task(run_clock_aligned(
+            lambda: int(self.model.value_of("AlignedDataCtrlr", "Interval") or 0),
+            self.transactions.on_clock_boundary, clock=self._clock), name="aligned-201")
         self.running = True
 
     async def stop(self) -> None:
         self.running = False
-        for task in (self._heartbeat, self._switching, self._reporting):
+        await self.transactions.stop()
+        for task in (self._heartbeat, self._switching, self._reporting, self._aligned):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

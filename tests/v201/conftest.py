@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from module.clock import Clock, monotonic_clock
 from module.queue.database import Database
 from module.v201.device_model.device_model import DeviceModel
 from module.v201.station import Station201
@@ -98,13 +99,14 @@ async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = T
                           system: RecordingSystem | None = None,
                           shipped: dict[str, dict[str, str]] | None = None,
                           evses: RecordingEvses | None = None,
-                          auth: RecordingAuth | None = None) -> AsyncIterator[Station201]:
+                          auth: RecordingAuth | None = None,
+                          clock: Clock = monotonic_clock) -> AsyncIterator[Station201]:
     """The station started against `csms` (its values over `shipped`), with EVSEs 1 and 2 when `evses` is given;
     with `accepted`, once its BootNotification was accepted."""
     db = Database.open(tmp_path, STATION_ID)
     station = Station201(DeviceModel(db, shipped={**shipped_for(csms), **(shipped or {})}), db,
                          system or RecordingSystem(), evse_ids=[1, 2] if evses else None, evses=evses,
-                         auth=auth)
+                         auth=auth, clock=clock)
     await station.start()
     try:
         if accepted:

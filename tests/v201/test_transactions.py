@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.csms.server import LocalCsms
+from tests.manual_clock import ManualClock
 from tests.v201.conftest import RecordingEvses, running_station
 
 TOKEN = {"id_token": {"value": "CARD01", "type": "ISO14443"}, "authorization_type": "RFID"}
@@ -84,3 +85,45 @@ async def test_e07_a_transaction_open_at_a_restart_ends_with_power_loss(tmp_path
         ended = await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
     assert (ended["seqNo"], ended["transactionInfo"]["stoppedReason"]) == (2, "PowerLoss")
     assert ended["transactionInfo"]["transactionId"] == events(csms)[0]["transactionInfo"]["transactionId"]
+
+
+READING = {"timestamp": "2026-12-03T10:00:00Z", "energy_Wh_import": {"total": 1234.0},
+           "power_W": {"total": 7000.0}, "voltage_V": {"L1": 230.1}}
+
+
+async def test_j02_sampled_meter_values_every_tx_updated_interval(tmp_path: Path, csms: LocalCsms) -> None:
+    clock = ManualClock()
+    shipped = {"SampledDataCtrlr/TxUpdatedInterval": {"Actual": "10"},
+               "SampledDataCtrlr/TxUpdatedMeasurands": {"Actual": "Energy.Active.Import.Register,Power.Active.Import"}}
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), shipped=shipped, clock=clock) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(1000)})
+        station.transactions.on_powermeter(1, READING)
+        await clock.sleeper_until(clock.monotonic() + 10)
+        clock.advance(10)
+        periodic = await csms.wait_for("TransactionEvent", lambda p: p["triggerReason"] == "MeterValuePeriodic")
+        values = periodic["meterValue"][0]["sampledValue"]
+        assert [(v["measurand"], v["value"], v["context"], v["unitOfMeasure"]["unit"]) for v in values] == [
+            ("Energy.Active.Import.Register", 1234.0, "Sample.Periodic", "Wh"),
+            ("Power.Active.Import", 7000.0, "Sample.Periodic", "W")]
+        assert periodic["seqNo"] == 1
+
+
+async def test_j01_clock_aligned_meter_values_in_and_out_of_a_transaction(tmp_path: Path, csms: LocalCsms) -> None:
+    clock = ManualClock()
+    shipped = {"AlignedDataCtrlr/Interval": {"Actual": "1"},
+               "AlignedDataCtrlr/Measurands": {"Actual": "Energy.Active.Import.Register,Voltage"}}
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), shipped=shipped, clock=clock) as station:
+        station.transactions.on_powermeter(2, READING)
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(1000)})
+        station.transactions.on_powermeter(1, READING)
+        while not any(deadline <= clock.monotonic() + 1 for deadline in clock.pending()):
+            await clock.sleeping(len(clock.pending()) + 1)
+        clock.advance(1)
+        idle = await csms.wait_for("MeterValues")
+        assert idle["evseId"] == 2
+        assert [(v["measurand"], v.get("phase")) for v in idle["meterValue"][0]["sampledValue"]] == [
+            ("Energy.Active.Import.Register", None), ("Voltage", "L1-N")]
+        charging = await csms.wait_for("TransactionEvent", lambda p: p["triggerReason"] == "MeterValueClock")
+        assert charging["evse"]["id"] == 1 and charging["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock"

@@ -16,6 +16,7 @@ from pathlib import Path
 from framework.errors import CommandError
 from framework.module import Module
 from module.core.context import command
+from module.core.meter_values import has_energy
 from module.impl.evse_connections import Evse, EvseConnections, WiringError
 from module.impl.requirements.auth import AuthModule
 from module.impl.requirements.evse_manager import EvseManagers
@@ -123,10 +124,8 @@ class Ocpp201Module:
     async def _deliver(self, evse: Evse, var: str, value: object) -> None:
         if self.station is None or not self.station.running:
             return
-        if var == "powermeter" and isinstance(value, dict):
-            energy = (value.get("energy_Wh_import") or {}).get("total")
-            if isinstance(energy, int | float):
-                self.station.transactions.on_powermeter(evse.evse_id, float(energy))
+        if var == "powermeter" and isinstance(value, dict) and has_energy(value):
+            self.station.transactions.on_powermeter(evse.evse_id, value)
         elif var == "session_event":
             if isinstance(value, dict) and isinstance(value.get("event"), str):
                 kind = value["event"]

@@ -10,21 +10,31 @@ change of the charging state are Updated events.  The station makes the transact
 policy in the same write that queues the event (module/v201/transaction_policy.py).  Every event goes on the
 durable transactional lane and is marked `offline` when it happened without a connection.  A transaction still open
 when the station starts again (power cut, kill) is Ended with stoppedReason PowerLoss (E07's recovery).
+
+Meter values (block J): the begin and end values come from the readings of the session events, every
+SampledDataCtrlr.TxUpdatedInterval seconds a running transaction sends an Updated MeterValuePeriodic event with the
+TxUpdatedMeasurands, and at each AlignedDataCtrlr.Interval boundary an EVSE sends its Measurands: as an Updated
+MeterValueClock event during a transaction, else as MeterValues (dropped while offline, as they are not history).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from module.clock import Clock, monotonic_clock
 from module.core.timestamps import utc_now
+from module.link.errors import CallTimeout, OcppError
 from module.queue.database import Database
-from module.queue.message_queue import MessageQueue
+from module.queue.message_queue import MessageQueue, Offline
 from module.v201.availability.connectors import CONNECTOR_ID
 from module.v201.device_model.device_model import DeviceModel
+from module.v201.meter_values import meter_value
 from module.v201.transaction_policy import TRANSACTION_EVENT
 
 log = logging.getLogger(__name__)
@@ -65,7 +75,8 @@ class EvseTransaction:
     transaction_id: str | None = None
     id_token: dict[str, Any] | None = None
     token_reported: bool = False
-    energy_wh: float | None = None
+    reading: dict[str, Any] | None = None
+    periodic: asyncio.Task[None] | None = None
     remote_start_id: int | None = None
     remote_start_reported: bool = False
 
@@ -77,8 +88,9 @@ class EvseTransaction:
 
 class Transactions:
     def __init__(self, model: DeviceModel, db: Database, queue: MessageQueue, evse_ids: list[int],
-                 online: Callable[[], bool]) -> None:
+                 online: Callable[[], bool], clock: Clock = monotonic_clock) -> None:
         db.register_migrations("open_transactions_201", _SCHEMA)
+        self._clock = clock
         self._model = model
         self._db = db
         self._queue = queue
@@ -105,9 +117,52 @@ class Transactions:
                               {"stoppedReason": "PowerLoss"})
             self._db_forget(evse_id)
 
-    def on_powermeter(self, evse_id: int, energy_wh: float) -> None:
+    def on_powermeter(self, evse_id: int, reading: dict[str, Any]) -> None:
         if evse_id in self.evses:
-            self.evses[evse_id].energy_wh = energy_wh
+            self.evses[evse_id].reading = reading
+
+    def _measurands(self, component: str, variable: str) -> list[str]:
+        return [m for m in (self._model.value_of(component, variable) or "").split(",") if m]
+
+    async def _periodic(self, evse_id: int) -> None:
+        """Updated MeterValuePeriodic every TxUpdatedInterval seconds (0: none; a change is seen within a minute)."""
+        evse = self.evses[evse_id]
+        while True:
+            seconds = int(self._model.value_of("SampledDataCtrlr", "TxUpdatedInterval") or 0)
+            await self._clock.sleep(seconds if seconds > 0 else 60)
+            if seconds <= 0 or evse.transaction_id is None or evse.reading is None:
+                continue
+            values = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxUpdatedMeasurands"),
+                                 "Sample.Periodic")
+            if values:
+                await self._event(evse_id, evse.transaction_id, "Updated", "MeterValuePeriodic", {},
+                                  meter=values)
+
+    async def on_clock_boundary(self) -> None:
+        measurands = self._measurands("AlignedDataCtrlr", "Measurands")
+        for evse_id, evse in self.evses.items():
+            values = meter_value(evse.reading, measurands, "Sample.Clock") if evse.reading else []
+            if not values:
+                continue
+            if evse.transaction_id is not None:
+                await self._event(evse_id, evse.transaction_id, "Updated", "MeterValueClock", {}, meter=values)
+                continue
+            try:
+                await self._queue.send("MeterValues", {"evseId": evse_id, "meterValue": values})
+            except (Offline, OcppError, CallTimeout) as error:
+                log.info("clock-aligned MeterValues of EVSE %s not sent: %s", evse_id, error)
+
+    async def stop(self) -> None:
+        for evse in self.evses.values():
+            await self._stop_periodic(evse)
+
+    @staticmethod
+    async def _stop_periodic(evse: EvseTransaction) -> None:
+        if evse.periodic is not None:
+            evse.periodic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await evse.periodic
+            evse.periodic = None
 
     async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any]) -> None:
         evse = self.evses[evse_id]
@@ -117,9 +172,8 @@ class Transactions:
             if token["value"] in self._remote_starts:
                 evse.remote_start_id = self._remote_starts.pop(token["value"])
                 evse.remote_start_reported = False
-        meter = ((details.get("meter_value") or {}).get("energy_Wh_import") or {}).get("total")
-        if isinstance(meter, int | float):
-            evse.energy_wh = float(meter)
+        if isinstance(details.get("meter_value"), dict):
+            evse.reading = details["meter_value"]
         was_running = evse.transaction_id is not None
         updates: list[tuple[str, dict[str, Any]]] = []
         stop_reason = "EVDisconnected"
@@ -176,8 +230,10 @@ class Transactions:
                                   " VALUES (?, ?, ?)", (evse_id, evse.transaction_id, utc_now()))
         info = {"chargingState": "Charging" if evse.energy_transfer else "EVConnected" if evse.ev_connected
                 else "Idle"}
-        await self._event(evse_id, evse.transaction_id, "Started", START_TRIGGERS[started_by], info,
-                          meter_context="Transaction.Begin")
+        begin = meter_value(evse.reading, ["Energy.Active.Import.Register"], "Transaction.Begin") \
+            if evse.reading else []
+        await self._event(evse_id, evse.transaction_id, "Started", START_TRIGGERS[started_by], info, meter=begin)
+        evse.periodic = asyncio.ensure_future(self._periodic(evse_id))
 
     async def _updated(self, evse_id: int, trigger: str, info: dict[str, Any]) -> None:
         transaction_id = self.evses[evse_id].transaction_id
@@ -189,8 +245,10 @@ class Transactions:
         transaction_id = evse.transaction_id
         assert transaction_id is not None
         stopped, trigger = STOP_REASONS.get(evse_reason, ("Other", "AbnormalCondition"))
-        await self._event(evse_id, transaction_id, "Ended", trigger, {"stoppedReason": stopped},
-                          meter_context="Transaction.End")
+        await self._stop_periodic(evse)
+        end = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxEndedMeasurands"),
+                          "Transaction.End") if evse.reading else []
+        await self._event(evse_id, transaction_id, "Ended", trigger, {"stoppedReason": stopped}, meter=end)
         evse.transaction_id, evse.ended_in_session, evse.remote_start_id = None, True, None
         self._db_forget(evse_id)
 
@@ -199,7 +257,7 @@ class Transactions:
             self._db.conn.execute("DELETE FROM open_transactions_201 WHERE evse_id = ?", (evse_id,))
 
     async def _event(self, evse_id: int, transaction_id: str, event_type: str, trigger: str, info: dict[str, Any],
-                     meter_context: str | None = None) -> None:
+                     meter: list[dict[str, Any]] | None = None) -> None:
         evse = self.evses.get(evse_id) or EvseTransaction()
         timestamp = utc_now("milliseconds")
         payload: dict[str, Any] = {
@@ -214,10 +272,8 @@ class Transactions:
                 evse.remote_start_reported = True
                 if trigger == "Authorized":
                     payload["triggerReason"] = "RemoteStart"
-        if meter_context and evse.energy_wh is not None:
-            payload["meterValue"] = [{"timestamp": timestamp, "sampledValue": [{
-                "value": evse.energy_wh, "context": meter_context, "measurand": "Energy.Active.Import.Register",
-                "unitOfMeasure": {"unit": "Wh"}}]}]
+        if meter:
+            payload["meterValue"] = meter
         if not self._online():
             payload["offline"] = True
         await self._queue.enqueue_transactional(TRANSACTION_EVENT, payload, session_id=transaction_id)
