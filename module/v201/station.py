@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from module.clock import Clock, monotonic_clock
 from module.core.clock_aligned import run_clock_aligned
@@ -35,7 +35,7 @@ from module.v201.provisioning import get_base_report, get_variables, reset, set_
 from module.v201.remote_control import request_transactions, trigger_message, unlock_connector
 from module.v201.remote_control.request_transactions import TokenProvider
 from module.v201.transaction_policy import V201TransactionPolicy
-from module.v201.transactions.transactions import Transactions
+from module.v201.transactions.transactions import TransactionEvents, Transactions
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,12 @@ def profile_settings(profile: dict[str, Any]) -> dict[str, Any]:
     return {"central_system_uri": data["ocppCsmsUrl"], "security_profile": int(data.get("securityProfile", 0))}
 
 
+class StationEvents(TransactionEvents, Protocol):
+    """What the station reports to the charger's other modules (the `ocpp` interface's vars)."""
+
+    def boot_notification_response(self, response: dict[str, Any]) -> None: ...
+
+
 class NoEvses:
     """The EVSE control of a station without EVSE managers (provisioning only): nothing to enable or disable."""
 
@@ -110,7 +116,7 @@ class Station201:
                  tls: dict[str, Any] | None = None, tls_for: TlsFiles | None = None,
                  message_log: MessageLog | None = None, clock: Clock = monotonic_clock,
                  evse_ids: list[int] | None = None, evses: EvseControl | None = None,
-                 auth: TokenProvider | None = None) -> None:
+                 auth: TokenProvider | None = None, events: StationEvents | None = None) -> None:
         self.model = model
         self.db = db
         self._system = system
@@ -121,7 +127,8 @@ class Station201:
         interval = model.value_of("OCPPCommCtrlr", "MessageAttemptInterval", "TransactionEvent")
         settings = QueueSettings(transaction_message_attempts=int(attempts or 3),
                                  transaction_message_retry_interval=float(interval or 60))
-        self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(db),
+        self.queue = MessageQueue(db, self.link, settings, V201TransactionPolicy(
+            db, on_response=lambda payload, response: self.transactions.on_response(payload, response)),
                                   boot_payload=self.boot_payload, on_boot_accepted=self._boot_accepted, clock=clock)
         self.link.register_handler(get_variables.ACTION, partial(get_variables.handle, model))
         self.link.register_handler(set_variables.ACTION, self._set_variables)
@@ -134,7 +141,8 @@ class Station201:
         control = evses or NoEvses()
         self.availability = Availability(self.connectors, control)
         self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected,
-                                         clock=clock)
+                                         clock=clock, listener=events)
+        self._events = events
         if auth is not None:
             self.link.register_handler(request_transactions.START_ACTION, partial(
                 request_transactions.handle_start, model, self.connectors, self.transactions, auth))
@@ -238,13 +246,14 @@ class Station201:
             self.model.write(spec, str(self.link.settings.security_profile))
 
     # -- connectors (block G) --------------------------------------------------------------------------------
-    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any] | None = None) -> None:
+    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any] | None = None,
+                               session_id: str = "") -> None:
         """An EVSE manager's session event (EVerest's names; `details` its session_started / transaction_started /
         transaction_finished part): transaction, connector status, scheduled availability."""
         if evse_id not in self.connectors.evse_ids:
             log.warning("session event %s of unknown EVSE %s dropped", kind, evse_id)
             return
-        await self.transactions.on_session_event(evse_id, kind, details or {})
+        await self.transactions.on_session_event(evse_id, kind, details or {}, session_id)
         await self.connectors.on_session_event(evse_id, kind)
         if kind in ("TransactionFinished", "SessionFinished"):
             await self.availability.on_transaction_finished(evse_id)
@@ -254,6 +263,8 @@ class Station201:
 
     # -- registration and liveness -------------------------------------------------------------------------
     async def _boot_accepted(self, response: dict[str, Any]) -> None:
+        if self._events is not None:
+            self._events.boot_notification_response(response)
         interval = int(response.get("interval") or 0)
         spec = self.model.find({"name": "OCPPCommCtrlr"}, {"name": "HeartbeatInterval"})
         if interval > 0 and not isinstance(spec, str):

@@ -12,6 +12,7 @@ cannot happen, so the numbers of a transaction have no gaps across restarts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from module.queue.database import Database
@@ -29,8 +30,11 @@ class V201TransactionPolicy:
     thinnable_action: str | None = None
     """None: a dropped TransactionEvent would leave a seqNo gap the CSMS cannot tell from a loss."""
 
-    def __init__(self, db: Database | None = None) -> None:
+    def __init__(self, db: Database | None = None,
+                 on_response: Callable[[dict[str, Any], dict[str, Any]], None] | None = None) -> None:
+        """`on_response(payload, response)` hears the CSMS's answer to each TransactionEvent."""
         self._db = db
+        self._on_response = on_response
         if db is not None:
             db.register_migrations("transaction_seq_201", _SCHEMA)
 
@@ -51,6 +55,8 @@ class V201TransactionPolicy:
         return {**payload, "seqNo": seq_no}
 
     def on_delivered(self, message: OutboxMessage, response: dict[str, Any], outbox: Outbox) -> bool:
+        if message.action == TRANSACTION_EVENT and self._on_response is not None:
+            self._on_response(message.payload, response)
         return False
 
     def durable_confirmation(self, action: str) -> bool:

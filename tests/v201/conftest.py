@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,6 +83,25 @@ class RecordingEvses:
 
 
 @dataclass
+class RecordingEvents:
+    """The vars the module would publish: each transaction event and answer, each boot answer."""
+
+    seen: list[tuple[str, ...]] = field(default_factory=list)
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def transaction_event(self, event_type: str, evse_id: int, session_id: str, transaction_id: str) -> None:
+        self.seen.append(("event", event_type, str(evse_id), session_id))
+
+    def transaction_event_response(self, event_type: str, evse_id: int, session_id: str, transaction_id: str,
+                                   response: dict[str, Any]) -> None:
+        self.seen.append(("response", event_type, str(evse_id), session_id))
+        self.answered.set()
+
+    def boot_notification_response(self, response: dict[str, Any]) -> None:
+        self.seen.append(("boot", response["status"]))
+
+
+@dataclass
 class RecordingAuth:
     """The auth module's side of a remote start: the provided tokens."""
 
@@ -100,13 +120,14 @@ async def running_station(tmp_path: Path, csms: LocalCsms, *, accepted: bool = T
                           shipped: dict[str, dict[str, str]] | None = None,
                           evses: RecordingEvses | None = None,
                           auth: RecordingAuth | None = None,
-                          clock: Clock = monotonic_clock) -> AsyncIterator[Station201]:
+                          clock: Clock = monotonic_clock,
+                          events: RecordingEvents | None = None) -> AsyncIterator[Station201]:
     """The station started against `csms` (its values over `shipped`), with EVSEs 1 and 2 when `evses` is given;
     with `accepted`, once its BootNotification was accepted."""
     db = Database.open(tmp_path, STATION_ID)
     station = Station201(DeviceModel(db, shipped={**shipped_for(csms), **(shipped or {})}), db,
                          system or RecordingSystem(), evse_ids=[1, 2] if evses else None, evses=evses,
-                         auth=auth, clock=clock)
+                         auth=auth, clock=clock, events=events)
     await station.start()
     try:
         if accepted:

@@ -4,12 +4,13 @@ use cases of OCPP 2.0.1 part 2)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sim.csms.server import LocalCsms
 from tests.manual_clock import ManualClock
-from tests.v201.conftest import RecordingEvses, running_station
+from tests.v201.conftest import RecordingEvents, RecordingEvses, running_station
 
 TOKEN = {"id_token": {"value": "CARD01", "type": "ISO14443"}, "authorization_type": "RFID"}
 
@@ -127,3 +128,15 @@ async def test_j01_clock_aligned_meter_values_in_and_out_of_a_transaction(tmp_pa
             ("Energy.Active.Import.Register", None), ("Voltage", "L1-N")]
         charging = await csms.wait_for("TransactionEvent", lambda p: p["triggerReason"] == "MeterValueClock")
         assert charging["evse"]["id"] == 1 and charging["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Clock"
+
+
+async def test_each_transaction_event_and_its_answer_reach_the_other_modules(tmp_path: Path, csms: LocalCsms) -> None:
+    """The ocpp interface's ocpp_transaction_event / _response and boot_notification_response, as EVerest's
+    OCPP201 module publishes them, with the EVSE manager's session id."""
+    events = RecordingEvents()
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), events=events) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"}, "session-1")
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(0)}, "session-1")
+        await asyncio.wait_for(events.answered.wait(), 5)
+    assert events.seen == [("boot", "Accepted"), ("event", "Started", "1", "session-1"),
+                           ("response", "Started", "1", "session-1")]

@@ -47,6 +47,46 @@ SESSION_DETAILS = {"SessionStarted": "session_started", "TransactionStarted": "t
                    "TransactionFinished": "transaction_finished"}
 
 
+class Events201:
+    """The station's reports as the `ocpp` interface's vars on ocpp_generic, shaped as EVerest's OCPP201 module
+    publishes them (one connector per EVSE)."""
+
+    def __init__(self, mod: Module) -> None:
+        self._mod = mod
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    def _publish(self, var: str, value: dict[str, object]) -> None:
+        task = asyncio.ensure_future(self._mod.publish(provided.OCPP_GENERIC, var, value))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _event(event_type: str, evse_id: int, session_id: str, transaction_id: str) -> dict[str, object]:
+        return {"transaction_event": event_type, "evse": {"id": evse_id, "connector_id": 1},
+                "session_id": session_id, "transaction_id": transaction_id}
+
+    def transaction_event(self, event_type: str, evse_id: int, session_id: str, transaction_id: str) -> None:
+        self._publish("ocpp_transaction_event", self._event(event_type, evse_id, session_id, transaction_id))
+
+    def transaction_event_response(self, event_type: str, evse_id: int, session_id: str, transaction_id: str,
+                                   response: dict[str, object]) -> None:
+        value: dict[str, object] = {
+            "original_transaction_event": self._event(event_type, evse_id, session_id, transaction_id)}
+        for ours, theirs in (("total_cost", "totalCost"), ("charging_priority", "chargingPriority")):
+            if response.get(theirs) is not None:
+                value[ours] = response[theirs]
+        self._publish("ocpp_transaction_event_response", value)
+
+    def boot_notification_response(self, response: dict[str, object]) -> None:
+        value: dict[str, object] = {"status": response["status"], "current_time": response["currentTime"],
+                                    "interval": response["interval"]}
+        info = response.get("statusInfo")
+        if isinstance(info, dict):
+            value["status_info"] = {"reason_code": info.get("reasonCode", ""),
+                                    **({"additional_info": info["additionalInfo"]} if "additionalInfo" in info else {})}
+        self._publish("boot_notification_response", value)
+
+
 class EvseManagers201:
     """The station's EvseControl over the evse_manager connections (one connector per EVSE, as EVerest's EVSE
     managers give them to 2.0.1): enable_disable of an EVSE, or of every EVSE for 0."""
@@ -130,7 +170,7 @@ class Ocpp201Module:
             if isinstance(value, dict) and isinstance(value.get("event"), str):
                 kind = value["event"]
                 details = value.get(SESSION_DETAILS.get(kind, "")) or {}
-                await self.station.on_session_event(evse.evse_id, kind, details)
+                await self.station.on_session_event(evse.evse_id, kind, details, str(value.get("uuid") or ""))
             else:
                 log.warning("malformed session_event from %s dropped: %.200r", evse.label, value)
 
@@ -143,7 +183,7 @@ class Ocpp201Module:
         station = Station201(self.model, Database.open(self.core_path, charge_point_id), self.system,
                              boot_reason=self.boot_reason, tls=tls, tls_for=self.security.tls_files,
                              message_log=MessageLog(self.log_path), evse_ids=self.evse_ids,
-                             evses=EvseManagers201(self.evses), auth=self.auth)
+                             evses=EvseManagers201(self.evses), auth=self.auth, events=Events201(self.mod))
         station.link.add_connection_listener(self._connection_changed)
         self.station = station
         await station.start()

@@ -25,7 +25,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from module.clock import Clock, monotonic_clock
 from module.core.timestamps import utc_now
@@ -63,6 +63,16 @@ CHARGING_STATES = {"ChargingStarted": "Charging", "ChargingResumed": "Charging",
                    "ChargingPausedEVSE": "SuspendedEVSE"}
 
 
+class TransactionEvents(Protocol):
+    """Who hears of each TransactionEvent and the CSMS's answer (the module publishes them as the `ocpp`
+    interface's ocpp_transaction_event / _response vars)."""
+
+    def transaction_event(self, event_type: str, evse_id: int, session_id: str, transaction_id: str) -> None: ...
+
+    def transaction_event_response(self, event_type: str, evse_id: int, session_id: str, transaction_id: str,
+                                   response: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class EvseTransaction:
     """What one EVSE's points stand at, and its running transaction."""
@@ -79,6 +89,7 @@ class EvseTransaction:
     periodic: asyncio.Task[None] | None = None
     remote_start_id: int | None = None
     remote_start_reported: bool = False
+    session_id: str = ""
 
     def holds(self, point: str) -> bool:
         return {"EVConnected": self.ev_connected, "ParkingBayOccupancy": self.ev_connected,
@@ -88,9 +99,12 @@ class EvseTransaction:
 
 class Transactions:
     def __init__(self, model: DeviceModel, db: Database, queue: MessageQueue, evse_ids: list[int],
-                 online: Callable[[], bool], clock: Clock = monotonic_clock) -> None:
+                 online: Callable[[], bool], clock: Clock = monotonic_clock,
+                 listener: TransactionEvents | None = None) -> None:
         db.register_migrations("open_transactions_201", _SCHEMA)
         self._clock = clock
+        self._listener = listener
+        self._sessions: dict[str, str] = {}  # transactionId -> the EVSE manager's session id
         self._model = model
         self._db = db
         self._queue = queue
@@ -164,8 +178,21 @@ class Transactions:
                 await evse.periodic
             evse.periodic = None
 
-    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any]) -> None:
+    def on_response(self, payload: dict[str, Any], response: dict[str, Any]) -> None:
+        """The CSMS answered a TransactionEvent (called by the queue's policy)."""
+        transaction_id = payload["transactionInfo"]["transactionId"]
+        if self._listener is not None:
+            self._listener.transaction_event_response(payload["eventType"], payload["evse"]["id"],
+                                                      self._sessions.get(transaction_id, ""), transaction_id,
+                                                      response)
+        if payload["eventType"] == "Ended":
+            self._sessions.pop(transaction_id, None)
+
+    async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any],
+                               session_id: str = "") -> None:
         evse = self.evses[evse_id]
+        if session_id:
+            evse.session_id = session_id
         token = (details.get("id_tag") or {}).get("id_token")
         if token:
             evse.id_token = {"idToken": token["value"], "type": token.get("type", "Central")}
@@ -276,4 +303,7 @@ class Transactions:
             payload["meterValue"] = meter
         if not self._online():
             payload["offline"] = True
+        self._sessions.setdefault(transaction_id, evse.session_id)
         await self._queue.enqueue_transactional(TRANSACTION_EVENT, payload, session_id=transaction_id)
+        if self._listener is not None:
+            self._listener.transaction_event(event_type, evse_id, self._sessions[transaction_id], transaction_id)
