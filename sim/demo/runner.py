@@ -168,16 +168,15 @@ class Demo:
                                        "playing the sessions anyway")
             if self.options.ocpp_version == "2.0.1":
                 await self._base_report()
-                return
             shows = [play_all(self.monitor, self.view, evses)]
-            if self.csms is not None:
+            if self.csms is not None and self.options.ocpp_version != "2.0.1":  # its CSMS commands are 1.6 ones
                 shows.append(show_smart_charging(self.csms, self.monitor, self.view, evses[0]))
             await asyncio.gather(*shows)
         except TimeoutError:
             self.view.note("demo", f"the scripted session got stuck; see {self.state.manager_log}")
 
     async def _base_report(self) -> None:
-        """The 2.0.1 station has no charging sessions yet (part 2): the demo asks for its full device model."""
+        """Before the 2.0.1 station's sessions, the demo asks for its full device model."""
         assert self.view is not None
         if self.csms is None:
             self.view.note("demo", "booted; ask your CSMS for a GetBaseReport to see the device model")
@@ -185,7 +184,7 @@ class Demo:
         await self.csms.call(CHARGE_POINT_ID, "GetBaseReport", {"requestId": 1, "reportBase": "FullInventory"})
         await self.csms.wait_for("NotifyReport", lambda payload: not payload["tbc"], timeout=BOOT_TIMEOUT_S)
         variables = sum(len(payload["reportData"]) for payload in self.csms.payloads("NotifyReport"))
-        self.view.note("demo", f"base report received: {variables} variables; the station runs until Ctrl-C")
+        self.view.note("demo", f"base report received: {variables} variables")
 
     async def _shutdown(self) -> None:
         for task in self.tasks:

@@ -203,7 +203,14 @@ async def test_other_csms_gets_the_same_sessions_and_the_demo_state_stays_untouc
     assert json.loads((remote / "user_config.json").read_text())["Internal"]["CentralSystemURI"] == url
 
 
-async def test_make_run_ocpp_201_boots_the_station_and_shows_its_base_report(
+def transactions_201_done(messages: list[OcppMessage]) -> bool:
+    """A TransactionEvent Ended on each EVSE and each connector Available again."""
+    ended = {p["evse"]["id"] for p in calls(messages, "TransactionEvent") if p["eventType"] == "Ended"}
+    last = {s["evseId"]: s["connectorStatus"] for s in calls(messages, "StatusNotification")}
+    return ended >= set(CONNECTORS) and all(last.get(c) == "Available" for c in CONNECTORS)
+
+
+async def test_make_run_ocpp_201_boots_shows_its_base_report_and_plays_the_sessions(
         tmp_path: Path, demos: list[DemoProcess]) -> None:
     demo = await start_demo(tmp_path, "--ocpp", "201")
     demos.append(demo)
@@ -212,6 +219,13 @@ async def test_make_run_ocpp_201_boots_the_station_and_shows_its_base_report(
     boot = next(m for m in demo.messages if m.action == "BootNotification" and m.kind == "CALL")
     assert boot.payload["reason"] == "PowerUp" and boot.payload["chargingStation"]["vendorName"] == "SimVendor"
     assert any(m.action == "NotifyReport" and not m.payload["tbc"] for m in demo.messages)
+    await demo.wait_messages(transactions_201_done, SESSIONS_DONE_S)
+    for evse in CONNECTORS:  # the same two card sessions as in 1.6 mode, as 2.0.1 transactions
+        events = [p for p in calls(demo.messages, "TransactionEvent") if p["evse"]["id"] == evse]
+        assert [e["seqNo"] for e in events] == list(range(len(events)))
+        assert events[0]["eventType"] == "Started" and events[0]["idToken"]["idToken"] == f"RFID_VALID{evse}"
+        assert "Charging" in [e["transactionInfo"].get("chargingState") for e in events]
+        assert events[-1]["eventType"] == "Ended"
     assert await demo.interrupt() == 0
     await reader
     assert (tmp_path / "local201" / "component_config" / "custom" / "InternalCtrlr.json").exists()

@@ -160,6 +160,9 @@ class Ocpp201Module:
             log.critical("EVSEs not usable, the station reports none: %s", error)
         await self.restart_ocpp()
         await self.evses.start_delivery(self._deliver)
+        for evse in self.evses.evses:  # as EVerest's OCPP201 module: the EVSEs may charge once OCPP runs
+            await command("external_ready_to_start_charging",
+                          evse.requirement.call("external_ready_to_start_charging", {}, timeout=30), None)
 
     async def _deliver(self, evse: Evse, var: str, value: object) -> None:
         if self.station is None or not self.station.running:
