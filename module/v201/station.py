@@ -26,6 +26,8 @@ from module.link.reply import Reply
 from module.link.settings import LinkSettings
 from module.queue.database import Database
 from module.queue.message_queue import MessageQueue, Offline, QueueSettings
+from module.v201.authorization import authorization
+from module.v201.authorization.authorization import Authorization
 from module.v201.availability import change_availability
 from module.v201.availability.change_availability import Availability, EvseControl
 from module.v201.availability.connectors import Connectors
@@ -143,6 +145,11 @@ class Station201:
         self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected,
                                          clock=clock, listener=events)
         self._events = events
+        self.authorization = Authorization(model, db, self.queue, online=lambda: self.link.connected)
+        for action, handler in ((authorization.SEND_LOCAL_LIST, self.authorization.send_local_list),
+                                (authorization.GET_LOCAL_LIST_VERSION, self.authorization.get_local_list_version),
+                                (authorization.CLEAR_CACHE, self.authorization.clear_cache)):
+            self.link.register_handler(action, handler)
         if auth is not None:
             self.link.register_handler(request_transactions.START_ACTION, partial(
                 request_transactions.handle_start, model, self.connectors, self.transactions, auth))

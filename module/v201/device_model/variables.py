@@ -118,6 +118,13 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _var("AuthCtrlr", "LocalAuthorizeOffline", BOOL, "true"),
     _var("AuthCtrlr", "LocalPreAuthorize", BOOL, "false"),
     _var("AuthCtrlr", "OfflineTxForUnknownIdEnabled", BOOL, "false"),
+    # AuthCacheCtrlr, LocalAuthListCtrlr
+    _var("AuthCacheCtrlr", "Enabled", BOOL, "true"),
+    _var("AuthCacheCtrlr", "LifeTime", INT, "86400", unit="s", min_limit=1),
+    _var("LocalAuthListCtrlr", "Enabled", BOOL, "true"),
+    _var("LocalAuthListCtrlr", "Entries", INT, "0", mutability=RO, max_limit=10000),
+    _var("LocalAuthListCtrlr", "ItemsPerMessage", INT, "250", mutability=RO, min_limit=1),
+    _var("LocalAuthListCtrlr", "BytesPerMessage", INT, "65000", mutability=RO, min_limit=1),
     # TxCtrlr
     _var("TxCtrlr", "EVConnectionTimeOut", INT, "60", unit="s"),
     _var("TxCtrlr", "StopTxOnEVSideDisconnect", BOOL, "true"),

@@ -72,20 +72,28 @@ def implement(mod: Module, host: Host) -> None:
         await station().queue.enqueue_transactional("SecurityEventNotification", payload)
 
     async def change_availability(args: dict[str, Any]) -> dict[str, Any]:
-        return {"status": "Rejected", "status_info": {"reason_code": "NotSupported",
-                                                      "additional_info": "availability is not built yet for 2.0.1"}}
+        """The charger's own modules change availability as the CSMS would (G03 / G04)."""
+        request = args["request"]
+        evse = request.get("evse")
+        if evse is not None and evse.get("connector_id") not in (None, 1):
+            return {"status": "Rejected", "status_info": {"reason_code": "UnknownConnector"}}
+        evse_id = 0 if evse is None else int(evse["id"])
+        if evse_id and evse_id not in station().connectors.evse_ids:
+            return {"status": "Rejected", "status_info": {"reason_code": "UnknownEvse"}}
+        operative = request["operational_status"] == "Operative"
+        return {"status": await station().availability.change(evse_id, operative)}
 
     async def monitor_variables(args: dict[str, Any]) -> None:
         raise CommandError("variable monitoring is not built yet in the OCPP201 module")
 
     async def validate_token(args: dict[str, Any]) -> dict[str, Any]:
         token = args["provided_token"]["id_token"]
-        try:
-            answer = await station().queue.send("Authorize", {"idToken": {"idToken": token["value"],
-                                                                          "type": token["type"]}})
-        except (Offline, OcppError, CallTimeout, LinkDown):
-            return {"authorization_status": "Unknown", "tariff_messages": []}
-        return {"authorization_status": answer["idTokenInfo"]["status"], "tariff_messages": []}
+        info = await station().authorization.authorize({"idToken": token["value"], "type": token["type"]})
+        result: dict[str, Any] = {"authorization_status": info["status"], "tariff_messages": []}
+        group = info.get("groupIdToken")
+        if group:
+            result["parent_id_token"] = {"value": group["idToken"], "type": group["type"]}
+        return result
 
     async def data_transfer(args: dict[str, Any]) -> dict[str, Any]:
         request = args["request"]

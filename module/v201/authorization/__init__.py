@@ -1,0 +1,1 @@
+"""Blocks C and D: authorization, local list, cache."""
