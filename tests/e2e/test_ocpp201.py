@@ -7,9 +7,11 @@ session started with a card."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -17,8 +19,9 @@ import yaml
 from paho.mqtt import publish
 
 from framework.broker import PrivateBroker
+from module.v201.impl.ocpp201_module import EXTERNAL_DISCONNECT
 from sim.csms import LocalCsms
-from sim.csms.records import CONNECTED
+from sim.csms.records import CONNECTED, DISCONNECTED
 from sim.ctl import DEFAULT_PLUG_SCRIPT, TOKEN_TOPIC, carsim_topic, token_message
 from sim.demo.state_folder import REPO, StateFolder
 
@@ -105,3 +108,64 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
             await asyncio.wait_for(manager.wait(), 30)
         log_text = (tmp_path / "manager.log").read_text()
         assert "Traceback" not in log_text, log_text[-3000:]
+
+
+async def start_manager(config: Path, log_path: Path) -> asyncio.subprocess.Process:
+    with log_path.open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "framework.manager", "--config", str(config), cwd=REPO, stdout=log,
+            stderr=asyncio.subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+async def queued_transaction_events(database: Path, count: int, timeout: float = 30) -> None:
+    """Until the station's queue holds `count` TransactionEvents (the module writes it in another process, so
+    there is no event to await)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as db:
+            queued = db.execute("SELECT COUNT(*) FROM outbox WHERE action = 'TransactionEvent'").fetchone()[0]
+            if queued >= count:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"{count} TransactionEvents not queued in {database} within {timeout}s")
+        await asyncio.sleep(0.1)
+
+
+async def test_kill_9_during_an_offline_transaction_loses_no_transaction_event(tmp_path: Path,
+                                                                              broker: PrivateBroker) -> None:
+    """A session while the 2.0.1 station is offline, then power is cut (SIGKILL to every module): after the
+    restart every TransactionEvent arrives once, marked offline, numbered without gaps, and the transaction the cut
+    interrupted is Ended with PowerLoss."""
+    async with LocalCsms(call_timeout=10) as csms16, LocalCsms(call_timeout=10, ocpp_version="2.0.1") as csms201:
+        state = StateFolder.at(tmp_path, None)
+        state.write_user_config(csms16.url)
+        config = run_config(state, broker, csms201, tmp_path)
+        document = yaml.safe_load(config.read_text())
+        document["active_modules"]["ocpp201"]["config_module"]["EnableExternalWebsocketControl"] = True
+        config.write_text(yaml.safe_dump(document, sort_keys=False))
+        manager = await start_manager(config, tmp_path / "manager.log")
+        try:
+            await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 2, timeout=BOOT_TIMEOUT_S)
+            mark = csms201.mark()
+            publish.single(EXTERNAL_DISCONNECT, "", hostname=broker.host, port=broker.port, qos=1)
+            await csms201.wait_for_record(lambda r: r.kind == DISCONNECTED, after_index=mark)
+            publish.single(carsim_topic(1, "execute_charging_session"), DEFAULT_PLUG_SCRIPT + ";sleep 600",
+                           hostname=broker.host, port=broker.port, qos=1)
+            publish.single(TOKEN_TOPIC, json.dumps(token_message("CARD201", 1, "ISO14443", "RFID")),
+                           hostname=broker.host, port=broker.port, qos=1)
+            await queued_transaction_events(tmp_path / "db201" / "cs201.db", 2)  # Started, Updated Charging
+        finally:
+            os.killpg(manager.pid, signal.SIGKILL)  # the power cut
+            await manager.wait()
+        manager = await start_manager(config, tmp_path / "manager.log")
+        try:
+            ended = await csms201.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended",
+                                           timeout=BOOT_TIMEOUT_S)
+        finally:
+            manager.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(manager.wait(), 30)
+        events = [p for p in csms201.payloads("TransactionEvent")
+                  if p["transactionInfo"]["transactionId"] == ended["transactionInfo"]["transactionId"]]
+        assert [e["seqNo"] for e in events] == list(range(len(events)))  # each once, no gap
+        assert events[0]["eventType"] == "Started" and events[0]["offline"] is True
+        assert ended["transactionInfo"]["stoppedReason"] == "PowerLoss"
