@@ -94,6 +94,13 @@ def _evse_manager_options(entry: dict[str, Any], car_script: str | None,
     return options
 
 
+def _provided(target: dict[str, Any], impl_id: str) -> bool:
+    """Whether a connection's target still provides the implementation (ours may provide fewer than EVerest's,
+    e.g. no token_provider on the EvseManager, which only ISO 15118 needs)."""
+    manifest = simulated_manifest(target.get("module", ""))
+    return manifest is None or impl_id in (manifest.get("provides") or {})
+
+
 def rewrite(config: dict[str, Any]) -> Rewrite:
     """The config with our simulated modules in place of EVerest's; the input is not changed."""
     config = copy.deepcopy(config)
@@ -129,9 +136,11 @@ def rewrite(config: dict[str, Any]) -> Rewrite:
                 result.notes.append(f"{mid}: requirement {req} dropped (our {entry['module']} has none)")
                 del connections[req]
         for req, targets in list((entry.get("connections") or {}).items()):
-            kept = [t for t in targets or [] if t.get("module_id") not in removed]
+            kept = [t for t in targets or [] if t.get("module_id") not in removed
+                    and _provided(modules.get(t.get("module_id")) or {}, t.get("implementation_id", ""))]
             if len(kept) != len(targets or []):
-                result.notes.append(f"{mid}: connections of {req} to removed modules dropped")
+                result.notes.append(f"{mid}: connections of {req} to removed modules or to implementations our "
+                                    f"simulated modules lack dropped")
             entry["connections"][req] = kept
     return result
 

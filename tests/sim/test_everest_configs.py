@@ -44,7 +44,9 @@ active_modules:
     module: Auth
     config_module: {connection_timeout: 10, selection_algorithm: FindFirst}
     connections:
-      token_provider: [{module_id: tokens, implementation_id: main}]
+      token_provider:
+      - {module_id: tokens, implementation_id: main}
+      - {module_id: evse_a, implementation_id: token_provider}
       token_validator: [{module_id: ocpp, implementation_id: auth_validator}]
       evse_manager: [{module_id: evse_a, implementation_id: evse}, {module_id: evse_b, implementation_id: evse}]
   grid:
@@ -81,6 +83,7 @@ def test_an_everest_sil_config_runs_on_our_simulated_modules(tmp_path: Path) -> 
     assert modules["tokens"]["module"] == "DummyTokenProvider" and not modules["tokens"]["config_implementation"]
     assert modules["security"]["config_module"] == {"csms_ca_bundle": "ca/csms/CSMS_ROOT_CA.pem"}
     assert modules["ocpp"]["connections"]["evse_energy_sink"] == []
+    assert modules["auth"]["connections"]["token_provider"] == [{"module_id": "tokens", "implementation_id": "main"}]
     assert any("private_key_password" in note for note in notes)
 
     manifests = {name: load_manifest(REPO / "sim" / name / "manifest.yaml")
