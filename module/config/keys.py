@@ -51,6 +51,10 @@ FEATURE_PROFILES = (
     "SmartCharging",
     "RemoteTrigger",
 )
+EXTENSION_PROFILES = ("Security", "PnC", "CostAndPrice")
+"""Profile names libocpp's files may list beside the six of OCPP 1.6 (whitepaper, Plug&Charge, California
+pricing): accepted in SupportedFeatureProfiles and, as this module implements them through other keys or not at all,
+left out of the reported list at start with a warning, as any profile it does not implement."""
 ALWAYS_ACTIVE_SECTIONS = ("Internal", "Security")
 """Sections reported regardless of SupportedFeatureProfiles; PnC, CostAndPrice and Custom are active when present."""
 
@@ -344,7 +348,8 @@ KEYS: tuple[KeySpec, ...] = (
          required=True, max_items_key="StopTxnSampledDataMaxLength", **_MEASURAND_LIST),
     _key("StopTxnSampledDataMaxLength", CORE, INT, RO, "Most items in StopTxnSampledData."),
     _key("SupportedFeatureProfiles", CORE, CSV, RO, "Feature profiles this charge point implements.", required=True,
-         members=frozenset(FEATURE_PROFILES), check=_holds_core, max_items_key="SupportedFeatureProfilesMaxLength"),
+         members=frozenset(FEATURE_PROFILES + EXTENSION_PROFILES), check=_holds_core,
+         max_items_key="SupportedFeatureProfilesMaxLength"),
     _key("SupportedFeatureProfilesMaxLength", CORE, INT, RO, "Most items in SupportedFeatureProfiles."),
     _key("TransactionMessageAttempts", CORE, INT, RW, "Attempts for a transaction message the CSMS fails.",
          required=True),

@@ -178,3 +178,11 @@ def test_missing_base_file(tmp_path: Path, user_path):
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "nope.json", user_path)
     assert "nope.json" in str(caught.value) and "cannot read file" in str(caught.value)
+
+
+def test_libocpp_extension_profiles_are_accepted_and_left_out_of_the_advertised_ones(load, caplog):
+    """EVerest's California-pricing config lists CostAndPrice in SupportedFeatureProfiles: the module starts and
+    advertises only the profiles it implements."""
+    cfg = load({"Core": {"SupportedFeatureProfiles": "Core,RemoteTrigger,CostAndPrice,PnC"}})
+    assert cfg.key_value("SupportedFeatureProfiles")["value"] == "Core,RemoteTrigger"
+    assert "reduced to the implemented Core,RemoteTrigger" in caplog.text
