@@ -143,7 +143,7 @@ class Station201:
         control = evses or NoEvses()
         self.availability = Availability(self.connectors, control)
         self.transactions = Transactions(model, db, self.queue, evse_ids or [], online=lambda: self.link.connected,
-                                         clock=clock, listener=events)
+                                         clock=clock, listener=events, stop=control.stop_transaction)
         self._events = events
         self.authorization = Authorization(model, db, self.queue, online=lambda: self.link.connected)
         for action, handler in ((authorization.SEND_LOCAL_LIST, self.authorization.send_local_list),

@@ -268,8 +268,13 @@ class CsmsChargePoint201(RecordingSession, ChargePoint201):
         return call_result201.Authorize(id_token_info={"status": status})
 
     @on(Action201.transaction_event)
-    def on_transaction_event(self, **_: Any) -> call_result201.TransactionEvent:
-        return call_result201.TransactionEvent()
+    def on_transaction_event(self, id_token: dict[str, Any] | None = None,
+                             **_: Any) -> call_result201.TransactionEvent:
+        """An event that carries a token gets its idTokenInfo, by the same rule as Authorize."""
+        if id_token is None:
+            return call_result201.TransactionEvent()
+        status = self._csms.id_tag_info(id_token["id_token"])["status"]
+        return call_result201.TransactionEvent(id_token_info={"status": status})
 
     @on(Action201.meter_values)
     def on_meter_values(self, **_: Any) -> call_result201.MeterValues:

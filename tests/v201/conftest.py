@@ -68,6 +68,7 @@ class RecordingEvses:
     commands: list[tuple[str, int, str]] = field(default_factory=list)
     refuse: bool = False
     has_lock: bool = True
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def set_available(self, evse_id: int, operative: bool) -> bool:
         self.calls.append((evse_id, operative))
@@ -75,6 +76,7 @@ class RecordingEvses:
 
     async def stop_transaction(self, evse_id: int, reason: str) -> bool:
         self.commands.append(("stop_transaction", evse_id, reason))
+        self.stopped.set()
         return True
 
     async def force_unlock(self, evse_id: int) -> bool:

@@ -69,3 +69,10 @@ async def test_d01_a_list_over_the_limit_changes_nothing(tmp_path: Path, csms: L
         assert answer["status"] == "Failed"
         assert await csms.call(STATION_ID, "GetLocalListVersion", {}) == {"versionNumber": 0}
         assert station.model.value_of("LocalAuthListCtrlr", "Entries") == "0"
+
+
+async def test_c_authorization_off_accepts_every_token(tmp_path: Path, csms: LocalCsms) -> None:
+    async with running_station(tmp_path, csms, shipped={"AuthCtrlr/Enabled": {"Actual": "false"}}) as station:
+        csms.id_tags["CARD01"] = "Invalid"
+        assert (await station.authorization.authorize(CARD))["status"] == "Accepted"
+        assert csms.payloads("Authorize") == []

@@ -140,3 +140,24 @@ async def test_each_transaction_event_and_its_answer_reach_the_other_modules(tmp
         await asyncio.wait_for(events.answered.wait(), 5)
     assert events.seen == [("boot", "Accepted"), ("event", "Started", "1", "session-1"),
                            ("response", "Started", "1", "session-1")]
+
+
+async def test_e05_a_token_the_csms_refuses_in_the_transaction_ends_it(tmp_path: Path, csms: LocalCsms) -> None:
+    """StopTxOnInvalidId: the CSMS answers the Started event's idToken with Invalid (the charger had authorized it
+    offline or from its cache): the EVSE manager is told to end the transaction (DeAuthorized)."""
+    csms.id_tags["CARD01"] = "Invalid"
+    evses = RecordingEvses()
+    shipped = {"TxCtrlr/StopTxOnInvalidId": {"Actual": "true"}}
+    async with running_station(tmp_path, csms, evses=evses, shipped=shipped) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
+        await asyncio.wait_for(evses.stopped.wait(), 5)
+        assert evses.commands == [("stop_transaction", 1, "DeAuthorized")]
+    shipped["TxCtrlr/StopTxOnInvalidId"] = {"Actual": "false"}
+    evses = RecordingEvses()
+    async with running_station(tmp_path / "second", csms, evses=evses, shipped=shipped) as station:
+        mark = csms.mark()
+        await station.on_session_event(2, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(2, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
+        await csms.wait_for("TransactionEvent", kind="CALLRESULT", direction="out", after_index=mark)
+    assert evses.commands == []

@@ -7,7 +7,8 @@ A token the charger's auth module asks about (validate_token) is decided, as the
 2. the authorization cache (AuthCacheCtrlr.Enabled), with the same two switches, entries older than
    AuthCacheCtrlr.LifeTime or past their cacheExpiryDateTime not used;
 3. online: Authorize, and the answer is cached (C10); the cache is cleared by ClearCache (C11);
-4. offline and unknown: Accepted when OfflineTxForUnknownIdEnabled, else Unknown.
+4. offline and unknown: Accepted when OfflineTxForUnknownIdEnabled, else Unknown;
+with AuthCtrlr.Enabled false every token is Accepted at once.
 
 The list and the cache are SQLite tables in the station's database, keyed by idToken and type; a Full
 SendLocalList replaces the list in one write, a Differential one adds, updates (with idTokenInfo) or removes
@@ -61,7 +62,10 @@ class Authorization:
 
     # -- deciding ----------------------------------------------------------------------------------------------
     async def authorize(self, id_token: dict[str, Any]) -> dict[str, Any]:
-        """The idTokenInfo for a token (`{"idToken": ..., "type": ...}`)."""
+        """The idTokenInfo for a token (`{"idToken": ..., "type": ...}`); every token is Accepted while
+        AuthCtrlr.Enabled is false (a station that charges without authorization)."""
+        if not _on(self._model, "AuthCtrlr", "Enabled"):
+            return {"status": "Accepted"}
         online = self._online()
         may_use_local = _on(self._model, "AuthCtrlr", "LocalPreAuthorize" if online else "LocalAuthorizeOffline")
         if may_use_local and _on(self._model, "LocalAuthListCtrlr", "Enabled"):

@@ -127,7 +127,8 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _var("LocalAuthListCtrlr", "BytesPerMessage", INT, "65000", mutability=RO, min_limit=1),
     # TxCtrlr
     _var("TxCtrlr", "EVConnectionTimeOut", INT, "60", unit="s"),
-    _var("TxCtrlr", "StopTxOnEVSideDisconnect", BOOL, "true"),
+    # the EVSE manager ends a transaction when the EV unplugs; the module cannot keep it open
+    _var("TxCtrlr", "StopTxOnEVSideDisconnect", BOOL, "true", mutability=RO),
     _var("TxCtrlr", "StopTxOnInvalidId", BOOL, "true"),
     _var("TxCtrlr", "TxStartPoint", MEMBERS, "PowerPathClosed", values_list=TX_POINTS),
     _var("TxCtrlr", "TxStopPoint", MEMBERS, "EVConnected,Authorized", values_list=TX_POINTS),

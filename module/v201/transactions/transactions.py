@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -100,9 +100,13 @@ class EvseTransaction:
 class Transactions:
     def __init__(self, model: DeviceModel, db: Database, queue: MessageQueue, evse_ids: list[int],
                  online: Callable[[], bool], clock: Clock = monotonic_clock,
-                 listener: TransactionEvents | None = None) -> None:
+                 listener: TransactionEvents | None = None,
+                 stop: Callable[[int, str], Awaitable[bool]] | None = None) -> None:
+        """`stop(evse_id, reason)` ends an EVSE's transaction through its EVSE manager (StopTxOnInvalidId)."""
         db.register_migrations("open_transactions_201", _SCHEMA)
         self._clock = clock
+        self._stop = stop
+        self._stopping: set[asyncio.Future[bool]] = set()
         self._listener = listener
         self._sessions: dict[str, str] = {}  # transactionId -> the EVSE manager's session id
         self._model = model
@@ -187,6 +191,17 @@ class Transactions:
                                                       response)
         if payload["eventType"] == "Ended":
             self._sessions.pop(transaction_id, None)
+            return
+        status = (response.get("idTokenInfo") or {}).get("status")
+        evse_id = payload["evse"]["id"]
+        if status not in (None, "Accepted") and self._stop is not None \
+                and self.evses.get(evse_id, EvseTransaction()).transaction_id == transaction_id \
+                and (self._model.value_of("TxCtrlr", "StopTxOnInvalidId") or "false") == "true":
+            log.warning("the CSMS answered %s for the token of transaction %s: ending it (StopTxOnInvalidId)",
+                        status, transaction_id)
+            task = asyncio.ensure_future(self._stop(evse_id, "DeAuthorized"))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
 
     async def on_session_event(self, evse_id: int, kind: str, details: dict[str, Any],
                                session_id: str = "") -> None:
