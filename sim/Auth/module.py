@@ -108,10 +108,13 @@ class Auth:
 
     def on_validate_result_update(self, update: dict) -> None:
         """A validator changed its verdict on a running transaction's token (the CSMS's StartTransaction answer
-        named a parentIdTag): another token of that group may stop it now, as EVerest's Auth takes it."""
+        named a parentIdTag): another token of that group may stop it now, as EVerest's Auth takes it. The update
+        and the EVSE's TransactionStarted come on different topics, so either may come first: the group is kept for
+        the EVSE's session either way."""
         parent = (update["validation_result"].get("parent_id_token") or {}).get("value")
         for evse in self.evses:
-            if evse.evse_id == update["connector_id"] and evse.transaction_token is not None and parent:
+            if evse.evse_id == update["connector_id"] and (evse.transaction_token is not None or evse.session) \
+                    and parent:
                 evse.transaction_parent = parent
 
     # ------------------------------------------------------------ EVSE state
@@ -135,7 +138,7 @@ class Auth:
             evse.plugged = True
             evse.cancel_timer()
             evse.transaction_token = event.get("transaction_started", {}).get("id_tag")
-            evse.transaction_parent = evse.auth_parent
+            evse.transaction_parent = evse.auth_parent or evse.transaction_parent
             evse.authorized = False
             evse.held = False  # the EVSE cleared its reservation with the start
         elif name == "TransactionFinished":
@@ -144,7 +147,7 @@ class Auth:
         elif name == "SessionFinished":
             evse.cancel_timer()
             evse.session = evse.plugged = evse.finished = evse.authorized = False
-            evse.auth_token = evse.auth_parent = None
+            evse.auth_token = evse.auth_parent = evse.transaction_parent = None
         if name in ("Enabled", "Disabled", "SessionStarted", "SessionFinished"):
             await self._hold_for_any()
 

@@ -237,16 +237,22 @@ async def test_a_hardware_error_on_carsim_error_makes_the_evse_inoperative_until
     assert (await asyncio.wait_for(cleared.get(), WAIT)).type == "evse_manager/Inoperative"
 
 
-async def test_auth_learns_a_transactions_group_from_validate_result_update(tester: SimDriver) -> None:
+@pytest.mark.parametrize("update_first", [False, True])
+async def test_auth_learns_a_transactions_group_from_validate_result_update(tester: SimDriver,
+                                                                           update_first: bool) -> None:
     """The token that started the transaction had no parent; the validator's update names one (as the OCPP module
-    does when StartTransaction.conf carries a parentIdTag), and a card of that group then stops it."""
+    does when StartTransaction.conf carries a parentIdTag), and a card of that group then stops it. The update and
+    the EVSE's TransactionStarted travel on different topics: either may reach Auth first."""
+    update = {"connector_id": 1, "validation_result": {"authorization_status": "Accepted", "tariff_messages": [],
+                                                       "parent_id_token": {"value": "PARENT1", "type": "Central"}}}
     await tester.swipe("GROUP-A")
     await tester.event("Authorized")
+    if update_first:
+        await tester.mod.publish("validator", "validate_result_update", update)
     await tester.car("execute_charging_session", "iec_wait_pwr_ready;draw_power_regulated 32,3;sleep 600")
     await tester.event("TransactionStarted")
-    await tester.mod.publish("validator", "validate_result_update", {"connector_id": 1, "validation_result": {
-        "authorization_status": "Accepted", "tariff_messages": [],
-        "parent_id_token": {"value": "PARENT1", "type": "Central"}}})
+    if not update_first:
+        await tester.mod.publish("validator", "validate_result_update", update)
     await tester.swipe("GROUP-B")
     stop = await tester.until("token_validation_status", lambda s: s["token"]["id_token"]["value"] == "GROUP-B"
                               and s["status"] != "Processing")
