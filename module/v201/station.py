@@ -1,6 +1,8 @@
 """The OCPP 2.0.1 charging station in process: the shared link and queue with the 2.0.1 spec and policy, the
-device model, the provisioning operations, the heartbeat and the CSMS's time. Knows no framework: the system
-module is a port (module.core.ports.SystemPort, the same one the 1.6 core uses), the module wires it.
+device model, one service per functional block (provisioning, authorization, transactions, remote control,
+availability, meter values), the heartbeat and the CSMS's time. Knows no framework: the system module, the EVSE
+managers, the auth module and the charger's other modules are ports (the system one is module.core.ports.SystemPort,
+as in the 1.6 core); the module wires them.
 
 Where it connects comes from the device model: the NetworkConnectionProfiles slot NetworkConfigurationPriority
 names first (ocppCsmsUrl, securityProfile), InternalCtrlr.ChargePointId, SecurityCtrlr.BasicAuthPassword."""
@@ -169,7 +171,7 @@ class Station201:
         self.link.add_connection_listener(self._connection_changed)
         self._record_security_profile()
         self._heartbeat: asyncio.Task[None] | None = None
-        self._reporting: asyncio.Future[None] | None = None
+        self._reporting: set[asyncio.Future[None]] = set()
         self._aligned: asyncio.Task[None] | None = None
         self.running = False
 
@@ -196,7 +198,7 @@ class Station201:
     async def stop(self) -> None:
         self.running = False
         await self.transactions.stop()
-        for task in (self._heartbeat, self._switching, self._reporting, self._aligned):
+        for task in (self._heartbeat, self._switching, self._aligned, *self._reporting):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -224,7 +226,7 @@ class Station201:
         if connected:
             self._failures = 0
             if self.queue.registration.accepted:  # statuses that could not go out while offline
-                self._reporting = asyncio.ensure_future(self.connectors.report_all())
+                self._report_all()
 
     def _connect_failed(self, failure: Any) -> None:
         """After NetworkProfileConnectionAttempts failed attempts, the next slot of NetworkConfigurationPriority
@@ -265,6 +267,13 @@ class Station201:
         if kind in ("TransactionFinished", "SessionFinished"):
             await self.availability.on_transaction_finished(evse_id)
 
+    def _report_all(self) -> None:
+        """Every connector's status not yet known to the CSMS, in the background (the caller is a link or queue
+        callback)."""
+        task = asyncio.ensure_future(self.connectors.report_all())
+        self._reporting.add(task)
+        task.add_done_callback(self._reporting.discard)
+
     async def _send_triggered(self, action: str, payload: dict[str, Any], triggered: bool) -> Any:
         return await self.queue.send(action, payload, triggered=triggered)
 
@@ -277,7 +286,7 @@ class Station201:
         if interval > 0 and not isinstance(spec, str):
             self.model.write(spec, str(interval))
         await self._set_time(response["currentTime"])
-        self._reporting = asyncio.ensure_future(self.connectors.report_all())
+        self._report_all()
 
     async def _boot_now(self) -> None:
         """A BootNotification the CSMS asked for while Pending; Accepted registers the station."""
