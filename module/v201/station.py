@@ -172,6 +172,7 @@ class Station201:
         self._record_security_profile()
         self._heartbeat: asyncio.Task[None] | None = None
         self._reporting: set[asyncio.Future[None]] = set()
+        self._offline_since: float | None = None
         self._aligned: asyncio.Task[None] | None = None
         self.running = False
 
@@ -223,10 +224,15 @@ class Station201:
 
     # -- network connection profiles (B10) ------------------------------------------------------------------
     def _connection_changed(self, connected: bool) -> None:
-        if connected:
-            self._failures = 0
-            if self.queue.registration.accepted:  # statuses that could not go out while offline
-                self._report_all()
+        if not connected:
+            self._offline_since = self._clock.monotonic()
+            return
+        self._failures = 0
+        if self.queue.registration.accepted and self._offline_since is not None:
+            offline_s = self._clock.monotonic() - self._offline_since
+            threshold = int(self.model.value_of("OCPPCommCtrlr", "OfflineThreshold") or 0)
+            self._report_all(every=offline_s > threshold)
+        self._offline_since = None
 
     def _connect_failed(self, failure: Any) -> None:
         """After NetworkProfileConnectionAttempts failed attempts, the next slot of NetworkConfigurationPriority
@@ -267,10 +273,10 @@ class Station201:
         if kind in ("TransactionFinished", "SessionFinished"):
             await self.availability.on_transaction_finished(evse_id)
 
-    def _report_all(self) -> None:
-        """Every connector's status not yet known to the CSMS, in the background (the caller is a link or queue
-        callback)."""
-        task = asyncio.ensure_future(self.connectors.report_all())
+    def _report_all(self, every: bool = False) -> None:
+        """Every connector's status not yet known to the CSMS (`every`: all of them), in the background (the caller
+        is a link or queue callback)."""
+        task = asyncio.ensure_future(self.connectors.report_all(every=every))
         self._reporting.add(task)
         task.add_done_callback(self._reporting.discard)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from module.v201.station import Station201
 from sim.csms.server import LocalCsms
+from tests.manual_clock import ManualClock
 from tests.v201.conftest import STATION_ID, RecordingEvses, running_station
 
 
@@ -107,3 +108,22 @@ async def test_a_station_without_evses_answers_availability_for_the_station(stat
                                                                             csms: LocalCsms) -> None:
     assert (await change(csms, "Inoperative"))["status"] == "Accepted"
     assert (await change(csms, "Inoperative", {"id": 1}))["status"] == "Rejected"
+
+
+async def test_b51_b52_statuses_after_an_offline_time_longer_or_shorter_than_offline_threshold(
+        tmp_path: Path, csms: LocalCsms) -> None:
+    """Longer than OCPPCommCtrlr.OfflineThreshold (60 s): every connector's status again; shorter: only the one
+    that changed while offline."""
+    clock = ManualClock()
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), clock=clock) as station:
+        await csms.wait_for("StatusNotification", connector(2, "Available"))
+        for offline_s, expected in ((61, [(1, "Available"), (2, "Available")]), (10, [(2, "Occupied")])):
+            await station.link.disconnect()
+            clock.advance(offline_s)
+            if expected[-1][1] == "Occupied":
+                await station.on_session_event(2, "SessionStarted", {"reason": "EVConnected"})
+            mark = csms.mark()
+            await station.link.connect()
+            await csms.wait_for("StatusNotification", connector(*expected[-1]), after_index=mark)
+            sent = [(p["evseId"], p["connectorStatus"]) for p in csms.payloads("StatusNotification", after_index=mark)]
+            assert sent == expected, offline_s

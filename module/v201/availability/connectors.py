@@ -3,7 +3,9 @@ derived from the EVSE manager's session events and the CSMS's availability, and 
 when it changes (and once for every connector after each accepted BootNotification).
 
 The modules behind EVerest's evse_manager give one connector per EVSE to 2.0.1 (connector 1).  A status that could
-not be sent (offline) is sent again with the next report, so the CSMS always ends up with the current one."""
+not be sent (offline) is sent again with the next report, so the CSMS always ends up with the current one; after a
+connection loss longer than OfflineThreshold every connector's status is sent again (B51), after a shorter one only
+the changed ones (B52)."""
 
 from __future__ import annotations
 
@@ -91,6 +93,10 @@ class Connectors:
             return
         state.reported = status
 
-    async def report_all(self) -> None:
+    async def report_all(self, *, every: bool = False) -> None:
+        """The statuses the CSMS does not know yet; `every` status after an offline time longer than
+        OCPPCommCtrlr.OfflineThreshold (B51: the CSMS may have lost track)."""
         for evse_id in self.evse_ids:
+            if every:
+                self._states[evse_id].reported = None
             await self.report(evse_id)
