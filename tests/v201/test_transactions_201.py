@@ -161,3 +161,20 @@ async def test_e05_a_token_the_csms_refuses_in_the_transaction_ends_it(tmp_path:
         await station.on_session_event(2, "TransactionStarted", {"id_tag": TOKEN, **energy(0)})
         await csms.wait_for("TransactionEvent", kind="CALLRESULT", direction="out", after_index=mark)
     assert evses.commands == []
+
+
+async def test_j02_tx_ended_interval_samples_go_with_the_ended_event(tmp_path: Path, csms: LocalCsms) -> None:
+    clock = ManualClock()
+    shipped = {"SampledDataCtrlr/TxEndedInterval": {"Actual": "25"}}  # apart from TxUpdatedInterval 60
+    async with running_station(tmp_path, csms, evses=RecordingEvses(), shipped=shipped, clock=clock) as station:
+        await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
+        await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(1000)})
+        await clock.sleeper_until(clock.monotonic() + 25)
+        for wh in (1100.0, 1200.0):
+            station.transactions.on_powermeter(1, {**READING, "energy_Wh_import": {"total": wh}})
+            clock.advance(25)
+            await clock.sleeper_until(clock.monotonic() + 25)  # the sample is taken, the next one waits
+        await station.on_session_event(1, "TransactionFinished", {"reason": "Local", **energy(1250)})
+        ended = await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
+    assert [(v["sampledValue"][0]["context"], v["sampledValue"][0]["value"]) for v in ended["meterValue"]] == [
+        ("Sample.Periodic", 1100.0), ("Sample.Periodic", 1200.0), ("Transaction.End", 1250.0)]

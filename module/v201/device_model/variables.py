@@ -91,14 +91,17 @@ VARIABLES: tuple[VariableSpec, ...] = (
     _var("OCPPCommCtrlr", "OfflineThreshold", INT, "60", unit="s"),
     _var("OCPPCommCtrlr", "MessageAttempts", INT, "3", instance="TransactionEvent", min_limit=1),
     _var("OCPPCommCtrlr", "MessageAttemptInterval", INT, "60", instance="TransactionEvent", unit="s"),
-    _var("OCPPCommCtrlr", "ResetRetries", INT, "1"),
+    # read-only until the module acts on them (a writable variable that changes nothing would mislead the CSMS):
+    # ResetRetries, UnlockOnEVSideDisconnect (the EVSE manager decides), Identity and OrganizationName (no
+    # certificate signing in 2.0.1 yet), LimitChangeSignificance (no 2.0.1 smart charging yet)
+    _var("OCPPCommCtrlr", "ResetRetries", INT, "1", mutability=RO),
     _var("OCPPCommCtrlr", "RetryBackOffRandomRange", INT, "10", unit="s"),
     _var("OCPPCommCtrlr", "RetryBackOffRepeatTimes", INT, "3"),
     _var("OCPPCommCtrlr", "RetryBackOffWaitMinimum", INT, "3", unit="s"),
     _var("OCPPCommCtrlr", "WebSocketPingInterval", INT, "0", unit="s"),
     _var("OCPPCommCtrlr", "FileTransferProtocols", MEMBERS, "FTP,FTPS,HTTP,HTTPS", mutability=RO,
          values_list=("FTP", "FTPS", "HTTP", "HTTPS", "SFTP")),
-    _var("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", BOOL, "true"),
+    _var("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", BOOL, "true", mutability=RO),
     # DeviceDataCtrlr: the limits of GetReport / GetVariables / SetVariables
     _var("DeviceDataCtrlr", "ItemsPerMessage", INT, "100", instance="GetReport", mutability=RO, min_limit=1),
     _var("DeviceDataCtrlr", "ItemsPerMessage", INT, "50", instance="GetVariables", mutability=RO, min_limit=1),
@@ -109,8 +112,8 @@ VARIABLES: tuple[VariableSpec, ...] = (
     # SecurityCtrlr
     _var("SecurityCtrlr", "SecurityProfile", INT, "0", mutability=RO, min_limit=0, max_limit=3),
     _var("SecurityCtrlr", "BasicAuthPassword", STR, None, mutability=WO, max_length=40),
-    _var("SecurityCtrlr", "Identity", STR, None, max_length=48),
-    _var("SecurityCtrlr", "OrganizationName", STR, None),
+    _var("SecurityCtrlr", "Identity", STR, None, mutability=RO, max_length=48),
+    _var("SecurityCtrlr", "OrganizationName", STR, None, mutability=RO),
     _var("SecurityCtrlr", "CertificateEntries", INT, "0", mutability=RO),
     # AuthCtrlr
     _var("AuthCtrlr", "Enabled", BOOL, "true"),
@@ -148,7 +151,8 @@ VARIABLES: tuple[VariableSpec, ...] = (
     # ClockCtrlr
     _var("ClockCtrlr", "DateTime", TIME, None, mutability=RO, persistent=False),
     # SmartChargingCtrlr
-    _var("SmartChargingCtrlr", "LimitChangeSignificance", DEC, "1.0", unit="Percent", min_limit=0, max_limit=100),
+    _var("SmartChargingCtrlr", "LimitChangeSignificance", DEC, "1.0", mutability=RO, unit="Percent", min_limit=0,
+         max_limit=100),
     _var("SmartChargingCtrlr", "EntriesChargingProfiles", INT, "0", mutability=RO),
 )
 

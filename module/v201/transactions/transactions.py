@@ -13,7 +13,8 @@ when the station starts again (power cut, kill) is Ended with stoppedReason Powe
 
 Meter values (block J): the begin and end values come from the readings of the session events, every
 SampledDataCtrlr.TxUpdatedInterval seconds a running transaction sends an Updated MeterValuePeriodic event with the
-TxUpdatedMeasurands, and at each AlignedDataCtrlr.Interval boundary an EVSE sends its Measurands: as an Updated
+TxUpdatedMeasurands, every TxEndedInterval seconds a sample of TxEndedMeasurands is kept for the Ended event, and at
+each AlignedDataCtrlr.Interval boundary an EVSE sends its Measurands: as an Updated
 MeterValueClock event during a transaction, else as MeterValues (dropped while offline, as they are not history).
 """
 
@@ -58,6 +59,8 @@ STOP_REASONS = {
 }
 #: tokens stop a transaction by ending its authorization
 _ENDS_AUTHORIZATION = {"Local", "Remote", "DeAuthorized", "MasterPass"}
+ENDED_SAMPLES = 96
+"""Most TxEndedInterval samples an Ended event carries (a day at 15 minutes)."""
 #: EVerest's events that change the charging state of a running transaction
 CHARGING_STATES = {"ChargingStarted": "Charging", "ChargingResumed": "Charging", "ChargingPausedEV": "SuspendedEV",
                    "ChargingPausedEVSE": "SuspendedEVSE"}
@@ -87,6 +90,8 @@ class EvseTransaction:
     token_reported: bool = False
     reading: dict[str, Any] | None = None
     periodic: asyncio.Task[None] | None = None
+    ended_sampler: asyncio.Task[None] | None = None
+    ended_samples: list[dict[str, Any]] | None = None
     remote_start_id: int | None = None
     remote_start_reported: bool = False
     session_id: str = ""
@@ -156,6 +161,19 @@ class Transactions:
                 await self._event(evse_id, evse.transaction_id, "Updated", "MeterValuePeriodic", {},
                                   meter=values)
 
+    async def _sample_for_ended(self, evse_id: int) -> None:
+        """Every TxEndedInterval seconds a sample of TxEndedMeasurands, kept for the Ended event (at most
+        ENDED_SAMPLES, the oldest dropped first)."""
+        evse = self.evses[evse_id]
+        while True:
+            seconds = int(self._model.value_of("SampledDataCtrlr", "TxEndedInterval") or 0)
+            await self._clock.sleep(seconds if seconds > 0 else 60)
+            if seconds <= 0 or evse.transaction_id is None or evse.reading is None:
+                continue
+            values = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxEndedMeasurands"),
+                                 "Sample.Periodic")
+            evse.ended_samples = ((evse.ended_samples or []) + values)[-ENDED_SAMPLES:]
+
     async def on_clock_boundary(self) -> None:
         measurands = self._measurands("AlignedDataCtrlr", "Measurands")
         for evse_id, evse in self.evses.items():
@@ -176,11 +194,12 @@ class Transactions:
 
     @staticmethod
     async def _stop_periodic(evse: EvseTransaction) -> None:
-        if evse.periodic is not None:
-            evse.periodic.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await evse.periodic
-            evse.periodic = None
+        for task in (evse.periodic, evse.ended_sampler):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        evse.periodic = evse.ended_sampler = None
 
     def on_response(self, payload: dict[str, Any], response: dict[str, Any]) -> None:
         """The CSMS answered a TransactionEvent (called by the queue's policy)."""
@@ -276,6 +295,8 @@ class Transactions:
             if evse.reading else []
         await self._event(evse_id, evse.transaction_id, "Started", START_TRIGGERS[started_by], info, meter=begin)
         evse.periodic = asyncio.ensure_future(self._periodic(evse_id))
+        evse.ended_samples = []
+        evse.ended_sampler = asyncio.ensure_future(self._sample_for_ended(evse_id))
 
     async def _updated(self, evse_id: int, trigger: str, info: dict[str, Any]) -> None:
         transaction_id = self.evses[evse_id].transaction_id
@@ -288,8 +309,10 @@ class Transactions:
         assert transaction_id is not None
         stopped, trigger = STOP_REASONS.get(evse_reason, ("Other", "AbnormalCondition"))
         await self._stop_periodic(evse)
-        end = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxEndedMeasurands"),
-                          "Transaction.End") if evse.reading else []
+        end = (evse.ended_samples or []) + (meter_value(
+            evse.reading, self._measurands("SampledDataCtrlr", "TxEndedMeasurands"), "Transaction.End")
+            if evse.reading else [])
+        evse.ended_samples = None
         await self._event(evse_id, transaction_id, "Ended", trigger, {"stoppedReason": stopped}, meter=end)
         evse.transaction_id, evse.ended_in_session, evse.remote_start_id = None, True, None
         self._db_forget(evse_id)
