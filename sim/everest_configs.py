@@ -12,8 +12,9 @@ runs on the project's `sim/` modules instead, keeping what the OCPP module sees 
   board's meter, and the script of the car simulator bound to its board when that one runs its script by itself
   (`auto_exec`); our EvseManager plays the car on `everest_external/nodered/<evse>/carsim/` as EVerest's car
   simulator does;
-- modules that only simulate hardware behind the EVSE (board, car, energy tree, SLAC...) are removed with every
-  connection to them; the OCPP module, probe modules and anything the prefix provides are kept as they are.
+- modules that only simulate hardware behind the EVSE (board, car, energy tree, SLAC...) and C++ helpers without a
+  counterpart here are removed with every connection to them, and so is a connection to an implementation our
+  simulated module does not provide; the OCPP module, probe modules and anything else are kept as they are.
 
 The original file is kept beside the rewritten one as `<name>.orig`; running it again starts from that original.
 """
@@ -34,8 +35,10 @@ from framework.definitions import DefinitionError, load_manifest, load_yaml
 
 SIM_DIR = Path(__file__).resolve().parent
 RENAMED = {"DummyTokenProviderManual": "DummyTokenProvider"}
-#: EVerest modules that stand for hardware behind an EVSE; our EvseManager simulates all of it in one process.
-HARDWARE = frozenset({
+#: EVerest modules removed: the hardware behind an EVSE (board, car, meter, SLAC, ISO 15118 stacks, energy tree),
+#: which our EvseManager simulates in one process, and C++ helpers without a counterpart here (error history,
+#: persistent store, terminals, the API bridge) that the OCPP module's tests do not need.
+REMOVED = frozenset({
     "YetiSimulator", "EvManager", "EnergyManager", "EnergyNode", "SlacSimulator", "IMDSimulator", "OVMSimulator",
     "DCSupplySimulator", "EvseV2G", "Evse15118D20", "PyEvJosev", "IsoMux", "ErrorHistory", "PersistentStore",
     "TerminalCostAndPriceMessage", "TerminalDisplayMessage", "DummyTokenValidator", "API", "GenericPowermeter",
@@ -106,11 +109,12 @@ def rewrite(config: dict[str, Any]) -> Rewrite:
     config = copy.deepcopy(config)
     modules: dict[str, Any] = config.get("active_modules") or {}
     result = Rewrite(config)
-    removed = {mid for mid, entry in modules.items() if entry.get("module") in HARDWARE}
+    removed = {mid for mid, entry in modules.items() if entry.get("module") in REMOVED}
     car_scripts, meter_keys = _car_scripts(modules), _meter_keys(modules)
     for mid in sorted(removed):
         kind = modules.pop(mid)["module"]
-        result.notes.append(f"removed {mid} ({kind}): EVerest's simulated hardware, played by our EvseManager")
+        result.notes.append(f"removed {mid} ({kind}): no counterpart here (hardware our EvseManager simulates, "
+                            "or a helper the tests do not need)")
     for mid, entry in modules.items():
         manifest = simulated_manifest(entry.get("module", ""))
         if manifest is not None:
