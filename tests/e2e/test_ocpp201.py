@@ -100,6 +100,13 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
                 "operationalStatus": "Inoperative", "evse": {"id": 2}}) == {"status": "Accepted"}
             await csms201.wait_for("StatusNotification", lambda p: p["evseId"] == 2
                                    and p["connectorStatus"] == "Unavailable")
+            for raised, status in ((True, "Faulted"), (False, "Unavailable")):  # a hardware fault of EVSE 2
+                mark = csms201.mark()
+                publish.single("everest_external/nodered/2/carsim/error", json.dumps(
+                    {"error_type": "MREC6UnderVoltage", "raise": str(raised).lower()}), hostname=broker.host,
+                    port=broker.port, qos=1)
+                await csms201.wait_for("StatusNotification", lambda p, s=status: p["evseId"] == 2
+                                       and p["connectorStatus"] == s, after_index=mark)
             keys = await csms16.get_configuration(["HeartbeatInterval"])
             assert keys["configurationKey"][0]["key"] == "HeartbeatInterval"  # the 1.6 module beside it
         finally:

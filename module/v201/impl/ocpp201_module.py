@@ -13,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from framework.envelopes import ErrorEvent
 from framework.errors import CommandError
 from framework.module import Module
 from module.core.context import command
@@ -43,6 +44,7 @@ def _in(folder: Path, option: str) -> Path:
 
 
 #: where an EVerest session event keeps its details
+INOPERATIVE = "evse_manager/Inoperative"
 SESSION_DETAILS = {"SessionStarted": "session_started", "TransactionStarted": "transaction_started",
                    "TransactionFinished": "transaction_finished"}
 
@@ -135,6 +137,7 @@ class Ocpp201Module:
         self.auth = AuthModule(mod)
         self.evses = EvseConnections(mod.requirements("evse_manager"))
         self.evse_ids: list[int] = []
+        self.faulted: dict[int, bool] = {}
         self.station: Station201 | None = None
         self._publishing: set[asyncio.Future[None]] = set()
         self.boot_reason = "PowerUp"
@@ -142,6 +145,8 @@ class Ocpp201Module:
     def wire(self) -> None:
         provided.implement(self.mod, self)
         self.evses.subscribe()
+        self.mod.subscribe_global_errors(lambda event: self._on_error(True, event),
+                                         lambda event: self._on_error(False, event))
         if self.mod.config.get("EnableExternalWebsocketControl"):
             self.mod.subscribe_external(EXTERNAL_CONNECT, lambda _payload: self._websocket(True))
             self.mod.subscribe_external(EXTERNAL_DISCONNECT, lambda _payload: self._websocket(False))
@@ -163,6 +168,17 @@ class Ocpp201Module:
         for evse in self.evses.evses:  # as EVerest's OCPP201 module: the EVSEs may charge once OCPP runs
             await command("external_ready_to_start_charging",
                           evse.requirement.call("external_ready_to_start_charging", {}, timeout=30), None)
+
+    async def _on_error(self, raised: bool, event: ErrorEvent) -> None:
+        """An EVSE manager's evse_manager/Inoperative makes its connector Faulted until cleared (as the 1.6 module
+        maps it); other errors change no status."""
+        if event.type != INOPERATIVE:
+            return
+        for evse in self.evses.evses:
+            if (evse.requirement.module_id, evse.requirement.impl_id) == (event.origin_module, event.origin_impl):
+                self.faulted[evse.evse_id] = raised
+                if self.station is not None and self.station.running and evse.evse_id in self.evse_ids:
+                    await self.station.connectors.on_fault(evse.evse_id, raised)
 
     async def _deliver(self, evse: Evse, var: str, value: object) -> None:
         if self.station is None or not self.station.running:
@@ -188,6 +204,9 @@ class Ocpp201Module:
                              message_log=MessageLog(self.log_path), evse_ids=self.evse_ids,
                              evses=EvseManagers201(self.evses), auth=self.auth, events=Events201(self.mod))
         station.link.add_connection_listener(self._connection_changed)
+        for evse_id, faulted in self.faulted.items():  # raised before the station existed
+            if evse_id in self.evse_ids:
+                station.connectors.state(evse_id).faulted = faulted
         self.station = station
         await station.start()
         return True
