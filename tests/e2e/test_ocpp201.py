@@ -34,6 +34,9 @@ def station_files(folder: Path, csms: LocalCsms) -> Path:
         "ocppCsmsUrl": f"ws://{csms.host}:{csms.port}", "ocppInterface": "Wired0", "ocppTransport": "JSON",
         "ocppVersion": "OCPP20", "securityProfile": 0}}]
     (folder / "custom").mkdir(parents=True)
+    (folder / "custom" / "TxCtrlr.json").write_text(json.dumps({"name": "TxCtrlr", "properties": {
+        "EVConnectionTimeOut": {"variable_name": "EVConnectionTimeOut",
+                                "attributes": [{"type": "Actual", "value": "45"}]}}}))
     (folder / "custom" / "InternalCtrlr.json").write_text(json.dumps({"name": "InternalCtrlr", "properties": {
         "ChargePointId": {"variable_name": "ChargePointId", "attributes": [{"type": "Actual", "value": "cs201"}]},
         "NetworkConnectionProfiles": {"variable_name": "NetworkConnectionProfiles",
@@ -115,6 +118,7 @@ async def test_ocpp16_and_ocpp201_modules_in_one_run_config(tmp_path: Path, brok
             await asyncio.wait_for(manager.wait(), 30)
         log_text = (tmp_path / "manager.log").read_text()
         assert "Traceback" not in log_text, log_text[-3000:]
+        assert "connection timeout now 45 s" in log_text  # TxCtrlr.EVConnectionTimeOut handed to the auth module
 
 
 async def start_manager(config: Path, log_path: Path) -> asyncio.subprocess.Process:

@@ -3,6 +3,7 @@ list, ClearCache and the offline rules (named after the use cases of OCPP 2.0.1 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,24 @@ async def test_c_authorization_off_accepts_every_token(tmp_path: Path, csms: Loc
         csms.id_tags["CARD01"] = "Invalid"
         assert (await station.authorization.authorize(CARD))["status"] == "Accepted"
         assert csms.payloads("Authorize") == []
+
+
+async def test_c10_cache_lifetime_and_switches(tmp_path: Path, csms: LocalCsms) -> None:
+    """AuthCacheCtrlr.LifeTime ends a cached answer's use; with the cache off nothing is cached and ClearCache is
+    Rejected; with the local list off SendLocalList fails and the list decides nothing."""
+    async with running_station(tmp_path, csms, shipped={"AuthCacheCtrlr/LifeTime": {"Actual": "3600"}}) as station:
+        assert (await station.authorization.authorize(CARD))["status"] == "Accepted"
+        await station.link.disconnect()
+        assert (await station.authorization.authorize(CARD))["status"] == "Accepted"  # from the cache
+        later = datetime.now(UTC) + timedelta(hours=2)
+        station.authorization.now = lambda: later  # two hours on: past LifeTime
+        assert (await station.authorization.authorize(CARD))["status"] == "Unknown"
+    switched_off = {"AuthCacheCtrlr/Enabled": {"Actual": "false"}, "LocalAuthListCtrlr/Enabled": {"Actual": "false"},
+                    "AuthCtrlr/LocalPreAuthorize": {"Actual": "true"}}
+    async with running_station(tmp_path / "off", csms, shipped=switched_off) as station:
+        assert (await send_list(csms, 1, "Full", [{"idToken": CARD, "idTokenInfo": {"status": "Blocked"}}]))[
+            "status"] == "Failed"
+        assert (await station.authorization.authorize(CARD))["status"] == "Accepted"  # asked: the CSMS
+        assert await csms.call(STATION_ID, "ClearCache", {}) == {"status": "Rejected"}
+        await station.link.disconnect()
+        assert (await station.authorization.authorize(CARD))["status"] == "Unknown"  # nothing was cached

@@ -55,6 +55,17 @@ def test_link_settings_come_from_the_prioritized_network_profile(tmp_path: Path)
         "InternalCtrlr/ChargePointId": {"Actual": "CS1"}})
     settings = link_settings(model)
     assert (settings.url(), settings.security_profile) == ("wss://second.example/ocpp/CS1", 2)
+    tuned = DeviceModel(Database.open(tmp_path / "tuned", "CS1"), shipped={
+        "InternalCtrlr/NetworkConnectionProfiles": {"Actual": json.dumps(profiles[:1])},
+        "OCPPCommCtrlr/NetworkConfigurationPriority": {"Actual": "1"},
+        "OCPPCommCtrlr/MessageTimeout[Default]": {"Actual": "12"},
+        "OCPPCommCtrlr/WebSocketPingInterval": {"Actual": "25"},
+        "OCPPCommCtrlr/RetryBackOffWaitMinimum": {"Actual": "4"},
+        "OCPPCommCtrlr/RetryBackOffRandomRange": {"Actual": "6"},
+        "OCPPCommCtrlr/RetryBackOffRepeatTimes": {"Actual": "2"}})
+    tuned_settings = link_settings(tuned)
+    assert (tuned_settings.call_timeout, tuned_settings.ping_interval, tuned_settings.retry_backoff_wait_minimum,
+            tuned_settings.retry_backoff_random_range, tuned_settings.retry_backoff_repeat_times) == (12, 25, 4, 6, 2)
     unusable = DeviceModel(Database.open(tmp_path / "other", "CS1"), shipped={
         "InternalCtrlr/NetworkConnectionProfiles": {"Actual": "[]"}})
     with pytest.raises(NetworkProfileError):
@@ -94,3 +105,11 @@ async def test_connection_falls_back_to_the_next_priority_slot(tmp_path: Path, c
             "OCPPCommCtrlr/NetworkProfileConnectionAttempts": {"Actual": "2"}}) as station:
         assert station.link.settings.central_system_uri == f"ws://{csms.host}:{csms.port}"
         assert len(csms.payloads("BootNotification")) == 1
+
+
+async def test_the_transaction_lane_retries_as_message_attempts_say(tmp_path: Path, csms: LocalCsms) -> None:
+    shipped = {"OCPPCommCtrlr/MessageAttempts[TransactionEvent]": {"Actual": "7"},
+               "OCPPCommCtrlr/MessageAttemptInterval[TransactionEvent]": {"Actual": "9"}}
+    async with running_station(tmp_path, csms, shipped=shipped) as station:
+        settings = station.queue.settings
+        assert (settings.transaction_message_attempts, settings.transaction_message_retry_interval) == (7, 9)

@@ -165,7 +165,8 @@ async def test_e05_a_token_the_csms_refuses_in_the_transaction_ends_it(tmp_path:
 
 async def test_j02_tx_ended_interval_samples_go_with_the_ended_event(tmp_path: Path, csms: LocalCsms) -> None:
     clock = ManualClock()
-    shipped = {"SampledDataCtrlr/TxEndedInterval": {"Actual": "25"}}  # apart from TxUpdatedInterval 60
+    shipped = {"SampledDataCtrlr/TxEndedInterval": {"Actual": "25"},  # apart from TxUpdatedInterval 60
+               "SampledDataCtrlr/TxEndedMeasurands": {"Actual": "Energy.Active.Import.Register,Power.Active.Import"}}
     async with running_station(tmp_path, csms, evses=RecordingEvses(), shipped=shipped, clock=clock) as station:
         await station.on_session_event(1, "SessionStarted", {"reason": "EVConnected"})
         await station.on_session_event(1, "TransactionStarted", {"id_tag": TOKEN, **energy(1000)})
@@ -176,5 +177,9 @@ async def test_j02_tx_ended_interval_samples_go_with_the_ended_event(tmp_path: P
             await clock.sleeper_until(clock.monotonic() + 25)  # the sample is taken, the next one waits
         await station.on_session_event(1, "TransactionFinished", {"reason": "Local", **energy(1250)})
         ended = await csms.wait_for("TransactionEvent", lambda p: p["eventType"] == "Ended")
-    assert [(v["sampledValue"][0]["context"], v["sampledValue"][0]["value"]) for v in ended["meterValue"]] == [
-        ("Sample.Periodic", 1100.0), ("Sample.Periodic", 1200.0), ("Transaction.End", 1250.0)]
+    assert [[(s["context"], s["measurand"], s["value"]) for s in v["sampledValue"]] for v in ended["meterValue"]] == [
+        [("Sample.Periodic", "Energy.Active.Import.Register", 1100.0),
+         ("Sample.Periodic", "Power.Active.Import", 7000.0)],
+        [("Sample.Periodic", "Energy.Active.Import.Register", 1200.0),
+         ("Sample.Periodic", "Power.Active.Import", 7000.0)],
+        [("Transaction.End", "Energy.Active.Import.Register", 1250.0)]]  # that reading holds no power

@@ -58,7 +58,8 @@ class Authorization:
         self._db = db
         self._queue = queue
         self._online = online
-        self._now = now
+        self.now = now
+        """The wall clock cache lifetimes are measured on (a test may move it)."""
 
     # -- deciding ----------------------------------------------------------------------------------------------
     async def authorize(self, id_token: dict[str, Any]) -> dict[str, Any]:
@@ -98,7 +99,7 @@ class Authorization:
         info, cached_at = json.loads(row[0]), parse_time(row[1])
         lifetime = int(self._model.value_of("AuthCacheCtrlr", "LifeTime") or 0)
         expiry = parse_time(info.get("cacheExpiryDateTime"))
-        now = self._now()
+        now = self.now()
         if (cached_at is not None and lifetime and now > cached_at + timedelta(seconds=lifetime)) or \
                 (expiry is not None and now > expiry):
             return None
