@@ -26,6 +26,7 @@ import copy
 import shutil
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ class Rewrite:
     notes: list[str] = field(default_factory=list)
 
 
+@cache
 def simulated_manifest(module_type: str) -> dict[str, Any] | None:
+    """Our manifest of a module type (read once: the rewrite asks for it per module and per connection)."""
     path = SIM_DIR / RENAMED.get(module_type, module_type) / "manifest.yaml"
     return load_manifest(path) if path.exists() else None
 

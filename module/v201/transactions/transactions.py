@@ -147,32 +147,36 @@ class Transactions:
     def _measurands(self, component: str, variable: str) -> list[str]:
         return [m for m in (self._model.value_of(component, variable) or "").split(",") if m]
 
-    async def _periodic(self, evse_id: int) -> None:
-        """Updated MeterValuePeriodic every TxUpdatedInterval seconds (0: none; a change is seen within a minute)."""
+    async def _sample_every(self, evse_id: int, interval: str, measurands: str,
+                            take: Callable[[str, list[dict[str, Any]]], Awaitable[None]]) -> None:
+        """While the EVSE's transaction runs, a sample of SampledDataCtrlr.`measurands` every `interval` seconds
+        (0: none; a change of the interval is seen within a minute), handed to `take` with the transaction id."""
         evse = self.evses[evse_id]
         while True:
-            seconds = int(self._model.value_of("SampledDataCtrlr", "TxUpdatedInterval") or 0)
+            seconds = int(self._model.value_of("SampledDataCtrlr", interval) or 0)
             await self._clock.sleep(seconds if seconds > 0 else 60)
             if seconds <= 0 or evse.transaction_id is None or evse.reading is None:
                 continue
-            values = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxUpdatedMeasurands"),
-                                 "Sample.Periodic")
+            values = meter_value(evse.reading, self._measurands("SampledDataCtrlr", measurands), "Sample.Periodic")
             if values:
-                await self._event(evse_id, evse.transaction_id, "Updated", "MeterValuePeriodic", {},
-                                  meter=values)
+                await take(evse.transaction_id, values)
 
-    async def _sample_for_ended(self, evse_id: int) -> None:
-        """Every TxEndedInterval seconds a sample of TxEndedMeasurands, kept for the Ended event (at most
-        ENDED_SAMPLES, the oldest dropped first)."""
+    def _start_sampling(self, evse_id: int) -> None:
+        """Updated MeterValuePeriodic every TxUpdatedInterval; every TxEndedInterval a sample kept for the Ended
+        event (at most ENDED_SAMPLES, the oldest dropped first)."""
         evse = self.evses[evse_id]
-        while True:
-            seconds = int(self._model.value_of("SampledDataCtrlr", "TxEndedInterval") or 0)
-            await self._clock.sleep(seconds if seconds > 0 else 60)
-            if seconds <= 0 or evse.transaction_id is None or evse.reading is None:
-                continue
-            values = meter_value(evse.reading, self._measurands("SampledDataCtrlr", "TxEndedMeasurands"),
-                                 "Sample.Periodic")
+
+        async def periodic(transaction_id: str, values: list[dict[str, Any]]) -> None:
+            await self._event(evse_id, transaction_id, "Updated", "MeterValuePeriodic", {}, meter=values)
+
+        async def keep(_transaction_id: str, values: list[dict[str, Any]]) -> None:
             evse.ended_samples = ((evse.ended_samples or []) + values)[-ENDED_SAMPLES:]
+
+        evse.ended_samples = []
+        evse.periodic = asyncio.ensure_future(
+            self._sample_every(evse_id, "TxUpdatedInterval", "TxUpdatedMeasurands", periodic))
+        evse.ended_sampler = asyncio.ensure_future(
+            self._sample_every(evse_id, "TxEndedInterval", "TxEndedMeasurands", keep))
 
     async def on_clock_boundary(self) -> None:
         measurands = self._measurands("AlignedDataCtrlr", "Measurands")
@@ -191,6 +195,8 @@ class Transactions:
     async def stop(self) -> None:
         for evse in self.evses.values():
             await self._stop_periodic(evse)
+        for task in list(self._stopping):  # StopTxOnInvalidId commands under way end with the station
+            task.cancel()
 
     @staticmethod
     async def _stop_periodic(evse: EvseTransaction) -> None:
@@ -294,9 +300,7 @@ class Transactions:
         begin = meter_value(evse.reading, ["Energy.Active.Import.Register"], "Transaction.Begin") \
             if evse.reading else []
         await self._event(evse_id, evse.transaction_id, "Started", START_TRIGGERS[started_by], info, meter=begin)
-        evse.periodic = asyncio.ensure_future(self._periodic(evse_id))
-        evse.ended_samples = []
-        evse.ended_sampler = asyncio.ensure_future(self._sample_for_ended(evse_id))
+        self._start_sampling(evse_id)
 
     async def _updated(self, evse_id: int, trigger: str, info: dict[str, Any]) -> None:
         transaction_id = self.evses[evse_id].transaction_id
