@@ -110,11 +110,12 @@ class Auth:
         """A validator changed its verdict on a running transaction's token (the CSMS's StartTransaction answer
         named a parentIdTag): another token of that group may stop it now, as EVerest's Auth takes it. The update
         and the EVSE's TransactionStarted come on different topics, so either may come first: the group is kept for
-        the EVSE's session either way."""
+        the EVSE's session either way, even when it beats the EVSE's SessionStarted to this module (the EVSE this
+        module authorized counts as in session)."""
         parent = (update["validation_result"].get("parent_id_token") or {}).get("value")
         for evse in self.evses:
-            if evse.evse_id == update["connector_id"] and (evse.transaction_token is not None or evse.session) \
-                    and parent:
+            if evse.evse_id == update["connector_id"] and parent \
+                    and (evse.transaction_token is not None or evse.session or evse.auth_token is not None):
                 evse.transaction_parent = parent
 
     # ------------------------------------------------------------ EVSE state
