@@ -44,6 +44,8 @@ class EvseConnections:
         self.evses = [Evse(requirement) for requirement in requirements]
         self._handler: VarHandler | None = None
         self._early: list[tuple[Evse, str, Any]] = []
+        self._by_connector: dict[int, tuple[Evse, int]] = {}
+        """OCPP connector id -> its EVSE and EVSE-local id (looked up for every reading of 128 EVSEs)."""
 
     def subscribe(self) -> None:
         """Subscribe every var now (before ModuleReady); values arriving before `start_delivery` are kept."""
@@ -84,6 +86,7 @@ class EvseConnections:
             evse.evse_id = index
             for connector in description.get("connectors") or [{"id": 1}]:
                 evse.connectors[connector["id"]] = next_connector
+                self._by_connector[next_connector] = evse, connector["id"]
                 next_connector += 1
         return list(range(1, next_connector))
 
@@ -99,11 +102,10 @@ class EvseConnections:
 
     def evse_of(self, connector_id: int) -> tuple[Evse, int]:
         """The EVSE holding an OCPP connector, and that connector's EVSE-local id."""
-        for evse in self.evses:
-            for local, ocpp_id in evse.connectors.items():
-                if ocpp_id == connector_id:
-                    return evse, local
-        raise KeyError(f"no connector {connector_id}")
+        try:
+            return self._by_connector[connector_id]
+        except KeyError:
+            raise KeyError(f"no connector {connector_id}") from None
 
     async def wait_ready(self) -> None:
         """Until every EVSE said `ready` or `waiting_for_external_ready`."""

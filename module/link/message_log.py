@@ -6,11 +6,12 @@ import html
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from module.link.log_limit import RateLimitedLog
 from module.link.secrets import mask_frame_text
@@ -40,6 +41,11 @@ function applyFilter(){
     var ok=(!a||r.dataset.action.toLowerCase().indexOf(a)>=0)&&(!d||r.classList.contains(d));
     r.classList.toggle('hidden',!ok);});
 }
+function pretty(d){
+  if(!d.open||d.dataset.pretty)return; d.dataset.pretty=1;
+  var pre=d.querySelector('pre'); try{pre.textContent=JSON.stringify(JSON.parse(pre.textContent),null,2);}catch(e){}
+}
+document.addEventListener('toggle',function(e){if(e.target.tagName==='DETAILS')pretty(e.target);},true);
 document.addEventListener('DOMContentLoaded',function(){
   var seen={},list=document.getElementById('actions');
   document.querySelectorAll('.row').forEach(function(r){
@@ -83,13 +89,12 @@ class MessageLog:
         safe = mask_frame_text(text)
         if self._on_frame is not None:
             self._on_frame(direction, safe)
-        value = _parse(safe)
-        message_type, unique_id = _frame_head(value)
-        self._write(_Row(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe, value))
+        message_type, unique_id = _frame_head(safe)
+        self._write(_Row(direction, MESSAGE_TYPES.get(message_type, "invalid"), action, unique_id, safe))
 
     def event(self, text: str) -> None:
         """A link event (connected, disconnected, refused) between the frames."""
-        self._write(_Row("event", "event", None, None, mask_frame_text(text), _UNPARSED))
+        self._write(_Row("event", "event", None, None, mask_frame_text(text)))
 
     def close(self) -> None:
         for f in self._files.values():
@@ -130,9 +135,6 @@ class MessageLog:
                 os.replace(src, self.path(kind, generation + 1))
 
 
-_UNPARSED = object()  # a row whose text is not JSON (or nests deeper than the parser goes)
-
-
 @dataclass(frozen=True, slots=True)
 class _Row:
     """One line of the log, in both files."""
@@ -142,17 +144,21 @@ class _Row:
     action: str | None
     unique_id: str | None
     text: str
-    value: Any  # the parsed frame, or _UNPARSED
 
 
-def _parse(text: str) -> Any:
-    try:
-        return json.loads(text)
+_HEAD = re.compile(r'\[\s*([234])\s*,\s*"([^"\\]*)"')
+"""A frame's message type and a unique id without escapes: read off its start, not parsed (a whole parse per
+logged frame cost as much as the rest of the logging)."""
+
+
+def _frame_head(text: str) -> tuple[int | None, str | None]:
+    head = _HEAD.match(text)
+    if head is not None:
+        return int(head.group(1)), head.group(2)
+    try:  # an unusual frame: parse it whole
+        value = json.loads(text)
     except (ValueError, RecursionError):  # the link refuses such frames, and logs them first
-        return _UNPARSED
-
-
-def _frame_head(value: Any) -> tuple[int | None, str | None]:
+        return None, None
     if isinstance(value, list) and len(value) >= 2 and isinstance(value[1], str):
         return value[0] if isinstance(value[0], int) else None, value[1]
     return None, None
@@ -163,23 +169,14 @@ def _jsonl_line(now: str, row: _Row) -> str:
                        "id": row.unique_id, "frame": row.text}, ensure_ascii=False) + "\n"
 
 
-def _pretty(row: _Row) -> str:
-    """The frame indented for reading; as received when it is not JSON or too deep to indent (the indenting
-    encoder recurses once per level)."""
-    if row.value is _UNPARSED:
-        return row.text
-    try:
-        return json.dumps(row.value, indent=2, ensure_ascii=False)
-    except RecursionError:
-        return row.text
-
-
 def _html_row(now: str, row: _Row) -> str:
+    """The frame as sent or received; the page indents it when the row is opened (indenting every frame here
+    cost more than the rest of the logging)."""
     err = " err" if row.message_type in ("CALLERROR", "invalid") else ""
     esc = html.escape
     action = esc(row.action or "")
     return (
         f'<div class="row {row.direction}{err}" data-action="{action}"><details><summary>'
         f'{esc(now)} {DIRECTIONS.get(row.direction, esc(row.direction))} <b>{action}</b> '
-        f'{esc(row.message_type)} {esc(row.unique_id or "")}</summary><pre>{esc(_pretty(row))}</pre></details></div>\n'
+        f'{esc(row.message_type)} {esc(row.unique_id or "")}</summary><pre>{esc(row.text)}</pre></details></div>\n'
     )

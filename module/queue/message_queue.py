@@ -15,7 +15,7 @@ import contextlib
 import inspect
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
@@ -33,6 +33,17 @@ ResultCallback = Callable[[str | None, dict[str, Any], dict[str, Any] | None], A
 _WINDOW = 64
 BOOKKEEPING_RETRY_S = 1.0  # first wait after a failed database write of the lane's bookkeeping (then doubled)
 BOOKKEEPING_RETRY_MAX_S = 30.0
+
+
+@dataclass(frozen=True)
+class Transactional:
+    """A message for the transactional lane, and any write of the caller's that must commit with it."""
+
+    action: str
+    payload: dict[str, Any]
+    session_id: str | None = None
+    with_message: Callable[[], None] | None = None
+    """Runs inside the disk write that stores the message (e.g. the meter reading a PowerLoss stop reports)."""
 
 
 class Offline(Exception):
@@ -166,26 +177,43 @@ class MessageQueue:
 
         With a session the policy links the message to it in the same disk write, and may refuse it (None).
         """
-        if action not in self._transactional:
-            raise ValueError(f"{action} is not a transactional action")
-        payload = self._valid(action, payload)
+        return (await self.enqueue_transactional_many([Transactional(action, payload, session_id)]))[0]
+
+    async def enqueue_transactional_many(self, messages: Sequence[Transactional]) -> list[int | None]:
+        """Store several messages in order in one disk write (all or none; raises DatabaseFull if they cannot be
+        stored): the samples of many transactions taken together cost one commit instead of one each. Returns
+        each message's queue position, None where the policy refused it."""
+        for message in messages:
+            if message.action not in self._transactional:
+                raise ValueError(f"{message.action} is not a transactional action")
+        stored: list[OutboxMessage | None] = []
+        victims: list[OutboxMessage] = []
         with self._db.transaction(durable=False):
-            if session_id is not None:
-                linked = self.policy.on_enqueue(action, payload, session_id)
-                if linked is None:
-                    return None
-                payload = linked
-            seq = self._outbox.add(Lane.TRANSACTION, action, payload, session_id)
-            victims = self._shrink(self._count + 1)
+            for message in messages:
+                payload = self._valid(message.action, message.payload)
+                if message.session_id is not None:
+                    linked = self.policy.on_enqueue(message.action, payload, message.session_id)
+                    if linked is None:
+                        stored.append(None)
+                        continue
+                    payload = linked
+                if message.with_message is not None:
+                    message.with_message()
+                seq = self._outbox.add(Lane.TRANSACTION, message.action, payload, message.session_id)
+                stored.append(OutboxMessage(seq, Lane.TRANSACTION, message.action, payload, message.session_id, 0, 0.0))
+                victims += self._shrink(self._count + len(stored) - stored.count(None) - len(victims))
         self._stored_through = self._db.last_commit
-        self._count += 1 - len(victims)
+        added = [item for item in stored if item is not None]
+        self._count += len(added) - len(victims)
         self._after_shrink(victims)
-        if self._window_covers_tail and len(self._window) < _WINDOW:
-            self._window.append(OutboxMessage(seq, Lane.TRANSACTION, action, payload, session_id, 0, 0.0))
-        else:
-            self._window_covers_tail = False
-        self._tx_added.set()
-        return seq
+        for item in added:
+            if self._window_covers_tail and len(self._window) < _WINDOW:
+                self._window.append(item)
+            else:
+                self._window_covers_tail = False
+        if added:
+            self._tx_added.set()
+        return [item.seq if item is not None else None for item in stored]
 
     async def send(self, action: str, payload: dict[str, Any], timeout: float | None = None, *,
                    triggered: bool = False) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from module.core.meter_values import Measurement
 from module.core.profiles.core.meter_journal import FLUSH_S
 from module.core.profiles.core.transactions import FRAME_OVERHEAD, MeterSettings, TransactionManager, thinned_to_fit
 from module.queue.database import Database
+from module.queue.message_queue import Transactional
 from module.v16.transactions import TransactionStore
 from tests.manual_clock import ManualClock
 
@@ -38,6 +39,15 @@ class RecordingQueue:
         self.enqueued.append((action, payload, session_id))
         return len(self.enqueued)
 
+    async def enqueue_transactional_many(self, messages: list[Transactional]) -> list[int | None]:
+        positions: list[int | None] = []
+        for message in messages:
+            if message.with_message is not None:
+                message.with_message()
+            positions.append(await self.enqueue_transactional(message.action, message.payload,
+                                                              session_id=message.session_id))
+        return positions
+
 
 class RecordingEvents:
     def __init__(self) -> None:
@@ -51,7 +61,7 @@ class RecordingEvents:
 
 
 @pytest.fixture
-def manager(tmp_path):
+async def manager(tmp_path):
     store = TransactionStore(Database.open(tmp_path, "cp"))
     settings = MeterSettings(sample_interval=0, sampled_data=ENERGY, stop_sampled_data=[], aligned_data=ENERGY,
                              stop_aligned_data=[])
@@ -59,13 +69,12 @@ def manager(tmp_path):
                             meter_settings=lambda: settings, stop_on_invalid_id=lambda: True,
                             remember_id_tag=lambda *_: None, spawn=asyncio.ensure_future, clock=ManualClock())
     yield tm
-    for transaction in tm.active.values():
-        transaction.sampler.cancel()
+    await tm.sampler.close()
 
 
 async def test_meter_values_outside_a_transaction_use_the_transactional_lane_without_a_session(manager):
     manager.on_measurement(1, reading(500))
-    assert await manager.send_meter_values(1, ENERGY, "Sample.Clock")
+    assert await manager.send_meter_values([1], ENERGY, "Sample.Clock") == 1
     action, payload, session_id = manager._queue.enqueued[-1]
     assert (action, session_id) == ("MeterValues", None) and "transactionId" not in payload
 
@@ -82,7 +91,7 @@ async def test_readings_reach_the_journal_within_the_flush_period_and_with_every
     await asyncio.sleep(0)
     assert manager._store.get("s1").last_meter_value == 2000
     manager.on_measurement(1, reading(2500))
-    await manager.send_meter_values(1, ENERGY, "Sample.Periodic")  # written at once, with the message
+    await manager.send_meter_values([1], ENERGY, "Sample.Periodic")  # written at once, with the message
     assert manager._store.get("s1").last_meter_value == 2500
 
 

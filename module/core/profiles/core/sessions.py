@@ -58,9 +58,7 @@ class TransactionService(ServiceBase):
             self._aligned.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._aligned
-        for transaction in self.manager.active.values():
-            if transaction.sampler:
-                transaction.sampler.cancel()
+        await self.manager.sampler.close()
         self.manager.journal.close()
 
     def take_over(self, previous: TransactionService) -> None:
@@ -154,11 +152,10 @@ class TransactionService(ServiceBase):
     async def _clock_aligned(self) -> None:
         measurands = self._ctx.cfg.get("MeterValuesAlignedData")
         if measurands:
-            for connector_id in self._ctx.connector_ids:
-                await self.manager.send_meter_values(connector_id, measurands, "Sample.Clock")
+            await self.manager.send_meter_values(self._ctx.connector_ids, measurands, "Sample.Clock")
 
     async def trigger_meter_values(self, connector_id: int | None) -> None:
         """TriggerMessage(MeterValues): one connector, or every connector when none (or 0) is given."""
         measurands = self._ctx.cfg.get("MeterValuesSampledData")
-        for cid in self._ctx.connector_ids if not connector_id else [connector_id]:
-            await self.manager.send_meter_values(cid, measurands, "Trigger")
+        await self.manager.send_meter_values(self._ctx.connector_ids if not connector_id else [connector_id],
+                                             measurands, "Trigger")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,8 +19,10 @@ from module.core.context import command
 from module.core.meter_values import Measurement, energy_wh, sampled_values
 from module.core.ports import EventPort, EvsePort
 from module.core.profiles.core.meter_journal import MeterJournal
+from module.core.profiles.core.periodic_sampler import PeriodicSampler
 from module.core.stop_reasons import ocpp_stop_reason
 from module.core.timestamps import utc_now
+from module.queue.message_queue import Transactional
 from module.v16.transactions import Transaction as StoredTransaction
 from module.v16.transactions import TransactionStore
 
@@ -33,6 +35,8 @@ class TransactionQueue(Protocol):
     async def enqueue_transactional(self, action: str, payload: dict[str, Any], *, session_id: str | None = None
                                     ) -> Any: ...
 
+    async def enqueue_transactional_many(self, messages: Sequence[Transactional]) -> list[int | None]: ...
+
 
 @dataclass
 class Transaction:
@@ -44,7 +48,6 @@ class Transaction:
     transaction_id: int
     reservation_id: int | None = None
     stop_data: list[dict[str, Any]] = field(default_factory=list)
-    sampler: asyncio.Task[None] | None = None
     id_tag_info: dict[str, Any] | None = None
 
 
@@ -114,6 +117,7 @@ class TransactionManager:
         self.measurements: dict[int, Measurement] = {}
         self._by_session: dict[str, Transaction] = {}
         self.journal = MeterJournal(store, clock)
+        self.sampler = PeriodicSampler(clock, lambda: self._meter_settings().sample_interval, self._sample_periodic)
         self.stopped: dict[str, asyncio.Event] = {}
 
     # -- meter readings -------------------------------------------------------------------------------------
@@ -171,7 +175,7 @@ class TransactionManager:
         begin = self.meter_value(connector_id, settings.stop_sampled_data, "Transaction.Begin")
         if begin:
             transaction.stop_data.append(begin)
-        transaction.sampler = asyncio.get_running_loop().create_task(self._sample(transaction))
+        self.sampler.add(session_id)
         self._events.transaction_event("Started", connector_id, session_id, None)
         return transaction
 
@@ -182,45 +186,50 @@ class TransactionManager:
         self.active[record.connector_id] = transaction
         self._by_session[record.session_id] = transaction
         self.stopped[record.session_id] = asyncio.Event()
-        transaction.sampler = asyncio.get_running_loop().create_task(self._sample(transaction))
+        self.sampler.add(record.session_id)
 
-    async def _sample(self, transaction: Transaction) -> None:
-        """Sample.Periodic MeterValues every MeterValueSampleInterval while the transaction runs."""
-        while True:
-            interval = self._meter_settings().sample_interval
-            await self._clock.sleep(interval if interval > 0 else 1.0)
-            if interval <= 0:
-                continue
-            settings = self._meter_settings()
-            try:
-                await self.send_meter_values(transaction.connector_id, settings.sampled_data, "Sample.Periodic")
-            except Exception:  # e.g. a full disk: this sample is lost, the next ones must still be taken
-                log.exception("periodic MeterValues on connector %s failed", transaction.connector_id)
+    async def _sample_periodic(self, session_ids: list[str]) -> None:
+        """Sample.Periodic MeterValues of the transactions due now, stored in one disk write."""
+        settings = self._meter_settings()
+        running = [self._by_session[s] for s in session_ids if s in self._by_session]
+        for transaction in running:  # the StopTransaction's share, kept even if storing the MeterValues fails
             kept = self.meter_value(transaction.connector_id, settings.stop_sampled_data, "Sample.Periodic")
             if kept:
                 transaction.stop_data.append(kept)
+        await self.send_meter_values([t.connector_id for t in running], settings.sampled_data, "Sample.Periodic")
 
-    async def send_meter_values(self, connector_id: int, measurands: list[str], context: str) -> bool:
-        """A MeterValues for one connector, queued durably in order (MeterValues is a transactional action);
-        inside a transaction it carries the transaction's id."""
+    async def send_meter_values(self, connector_ids: Sequence[int], measurands: list[str], context: str) -> int:
+        """MeterValues for these connectors, queued durably in order and in one disk write (MeterValues is a
+        transactional action); inside a transaction each carries the transaction's id. Returns how many were
+        queued (a connector without a reading has none)."""
+        messages = [m for m in (self._meter_values_message(c, measurands, context) for c in connector_ids) if m]
+        if not messages:
+            return 0
+        await self._queue.enqueue_transactional_many(messages)
+        if context == "Sample.Clock":
+            aligned = self._meter_settings().stop_aligned_data
+            for connector_id in connector_ids:
+                transaction = self.active.get(connector_id)
+                kept = self.meter_value(connector_id, aligned, context) if transaction is not None else None
+                if kept and transaction is not None:
+                    transaction.stop_data.append(kept)
+        return len(messages)
+
+    def _meter_values_message(self, connector_id: int, measurands: list[str], context: str) -> Transactional | None:
         value = self.meter_value(connector_id, measurands, context)
         if value is None:
-            return False
+            return None
         payload: dict[str, Any] = {"connectorId": connector_id, "meterValue": [value]}
         transaction = self.active.get(connector_id)
-        if transaction is not None:
-            # A PowerLoss stop must never report less energy than a MeterValues the CSMS already has.
-            self._store.record_meter(transaction.session_id, energy_wh(self.measurements[connector_id].powermeter),
-                                     utc_now())
-            payload["transactionId"] = self.wire_id(transaction)
-            await self._queue.enqueue_transactional("MeterValues", payload, session_id=transaction.session_id)
-            if context == "Sample.Clock":
-                kept = self.meter_value(connector_id, self._meter_settings().stop_aligned_data, context)
-                if kept:
-                    transaction.stop_data.append(kept)
-            return True
-        await self._queue.enqueue_transactional("MeterValues", payload)
-        return True
+        if transaction is None:
+            return Transactional("MeterValues", payload)
+        payload["transactionId"] = self.wire_id(transaction)
+        session_id, reading = transaction.session_id, energy_wh(self.measurements[connector_id].powermeter)
+        now = utc_now()
+        # A PowerLoss stop must never report less energy than a MeterValues the CSMS already has: the reading
+        # commits with the message.
+        return Transactional("MeterValues", payload, session_id,
+                             lambda: self._store.record_meter(session_id, reading, now))
 
     async def stop(self, connector_id: int, session_id: str, reason: str | None, meter_stop: int | None,
                    timestamp: str, id_tag: str | None = None) -> None:
@@ -233,8 +242,7 @@ class TransactionManager:
             return
         if meter_stop is None:
             meter_stop = transaction.meter_start
-        if transaction.sampler:
-            transaction.sampler.cancel()
+        self.sampler.remove(transaction.session_id)
         end = self.meter_value(connector_id, self._meter_settings().stop_sampled_data, "Transaction.End")
         if end:
             transaction.stop_data.append(end)
