@@ -33,6 +33,7 @@ BOOT_PAYLOAD = {"chargePointVendor": "Bench", "chargePointModel": "Loopback"}
 
 # --- link -------------------------------------------------------------------------------------------------
 
+DRAIN_RUNS = 5
 HEARTBEAT_RESULT = {"currentTime": "2026-01-01T00:00:00Z"}
 HEARTBEAT_RESULT_TEXT = json.dumps(HEARTBEAT_RESULT)
 _CALL_ID = re.compile(r'\[\s*2\s*,\s*("(?:[^"\\]|\\.)*")')  # the uniqueId of a CALL frame, as a JSON string
@@ -137,9 +138,11 @@ async def link_benchmarks(count: int = 5_000, rounds: int = 3) -> None:
 # --- queue ------------------------------------------------------------------------------------------------
 
 class _QueueCsms:
-    """Answers every CALL at once; `online = False` refuses new websockets and closes the open one."""
+    """Answers every CALL, after `answer_delay` seconds (0: at once; a CSMS on a LAN takes a millisecond or more);
+    `online = False` refuses new websockets and closes the open one."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_delay: float = 0.0) -> None:
+        self.answer_delay = answer_delay
         self.online = True
         self.port = 0
         self._connections: set[Any] = set()
@@ -166,6 +169,8 @@ class _QueueCsms:
                 result: dict[str, Any] = {}
                 if action == "BootNotification":
                     result = {"status": "Accepted", "currentTime": "2026-01-01T00:00:00Z", "interval": 300}
+                if self.answer_delay:
+                    await asyncio.sleep(self.answer_delay)
                 await ws.send(json.dumps([3, unique_id, result]))
         except websockets.ConnectionClosed:
             pass
@@ -207,9 +212,9 @@ async def _mean_rtt(link: OcppLink, samples: int) -> float:
     return statistics.mean(rtts)
 
 
-async def bench_drain(count: int = 10_000, rtt_samples: int = 2_000) -> dict[str, float]:
+async def bench_drain(count: int = 10_000, rtt_samples: int = 2_000, answer_delay: float = 0.0) -> dict[str, float]:
     """Drain of `count` queued MeterValues after a reconnect, against 1/RTT of the same CALL on the same link."""
-    csms = _QueueCsms()
+    csms = _QueueCsms(answer_delay)
     server = await csms.start()
     settings = LinkSettings(f"127.0.0.1:{csms.port}", "BENCH", retry_backoff_wait_minimum=0.01,
                             retry_backoff_random_range=0.0, retry_backoff_repeat_times=0)
@@ -251,12 +256,14 @@ async def queue_benchmarks() -> None:
     print(f"queue: durable enqueue {enqueue['per_message_per_s']:,.0f} msg/s with one fsync per message, "
           f"{enqueue['grouped_per_s']:,.0f} msg/s with group commit ({enqueue['group']:.0f} per fsync) = "
           f"{enqueue['grouped_per_s'] / enqueue['per_message_per_s']:.1f}x")
-    drain = await bench_drain()
-    print(f"queue: 1/RTT bound {drain['bound_per_s']:,.0f} msg/s (MeterValues RTT {drain['rtt_ms']:.3f} ms)")
-    print(f"queue: drain of 10,000 MeterValues after reconnect {drain['drain_s']:.2f} s = "
-          f"{drain['drain_per_s']:,.0f} msg/s = {drain['drain_vs_bound']:.2f}x the bound (goal >= 0.8x); "
-          f"queue cost {drain['overhead_us']:.0f} us per message")
-
+    for label, runs, count, delay in (("loopback CSMS answering at once", DRAIN_RUNS, 10_000, 0.0),
+                                      ("CSMS answering after 1 ms (a LAN)", 3, 2_000, 0.001)):
+        drains = [await bench_drain(count, rtt_samples=count // 5, answer_delay=delay) for _ in range(runs)]
+        drain = sorted(drains, key=lambda d: d["drain_vs_bound"])[runs // 2]  # the median run
+        print(f"queue, {label}: 1/RTT bound {drain['bound_per_s']:,.0f} msg/s (MeterValues RTT "
+              f"{drain['rtt_ms']:.3f} ms); drain of {count:,} MeterValues after reconnect {drain['drain_s']:.2f} s = "
+              f"{drain['drain_per_s']:,.0f} msg/s = {drain['drain_vs_bound']:.2f}x the bound (median of {runs}; "
+              f"goal >= 0.9x); queue cost {drain['overhead_us']:.0f} us per message")
 
 async def main() -> None:
     await link_benchmarks()

@@ -8,7 +8,8 @@ e2e probe plays N EVSE managers, and the scenario is tests/e2e/fleet.py's. Per N
 - start p50 / p99: every EVSE publishes TransactionStarted in the same loop turn; each one's publish -> the CSMS
   receiving its StartTransaction;
 - burst: the first TransactionStarted published -> the last StartTransaction received; csms: the part of it the
-  CSMS (in this process) spent answering CALLs, which is not the module's;
+  CSMS (in this process) spent answering CALLs, which is not the module's; cp: the CPU time the OCPP module
+  used in it (clock ticks of 10 ms), the module's own share;
 - cpu: the OCPP module's process CPU time per wall second (% of one core) while every EVSE is in a transaction
   and publishes `powermeter` at 1 Hz, for `--duration` seconds; rss: its peak resident size (VmHWM);
 - MeterValues received in that window vs N x duration / interval.
@@ -63,6 +64,7 @@ class Figures:
     start_p99_ms: float
     burst_ms: float
     csms_ms: float
+    module_ms: float
     cpu_percent: float
     rss_mb: float
     meter_values: float
@@ -139,11 +141,13 @@ async def _scenario(charger: ChargerUnderTest, interval: int, duration: float, e
     await fleet.all_in(observer, range(charger.evse_count + 1), "Available")
     assert observer.boot_at is not None and charger.manager is not None
     answering = observer.answering_s
+    pid = ocpp_module_pid(charger.manager.pid)
+    cpu_before_burst = cpu_seconds(pid)
     published = await fleet.start_all(probe, observer, lambda n: f"TAG{n:03d}")
     burst_ms = (max(observer.start_at.values()) - min(published.values())) * 1e3
     csms_ms = (observer.answering_s - answering) * 1e3
+    module_ms = (cpu_seconds(pid) - cpu_before_burst) * 1e3
     latencies = [(observer.start_at[c] - published[c]) * 1e3 for c in published]
-    pid = ocpp_module_pid(charger.manager.pid)
     counted = sum(observer.meter_values.values())
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
     next_tick = wall_before
@@ -154,8 +158,8 @@ async def _scenario(charger: ChargerUnderTest, interval: int, duration: float, e
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
     cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
     figures = Figures(observer.boot_at - launched, statistics.median(latencies), percentile(latencies, 0.99),
-                      burst_ms, csms_ms, cpu * 100, peak_rss_mb(pid), sum(observer.meter_values.values()) - counted,
-                      int(charger.evse_count * duration / interval))
+                      burst_ms, csms_ms, module_ms, cpu * 100, peak_rss_mb(pid),
+                      sum(observer.meter_values.values()) - counted, int(charger.evse_count * duration / interval))
     await fleet.stop_all(probe, observer)
     return figures
 
@@ -171,7 +175,7 @@ def export(revision: str, folder: Path) -> Path:
 
 def row(name: str, figures: Figures, base: Figures | None) -> str:
     text = (f"{name:<10}{figures.boot_s:>7.2f}{figures.start_p50_ms:>9.0f}{figures.start_p99_ms:>9.0f}"
-            f"{figures.burst_ms:>9.0f}{figures.csms_ms:>8.0f}"
+            f"{figures.burst_ms:>9.0f}{figures.csms_ms:>8.0f}{figures.module_ms:>8.0f}"
             f"{figures.cpu_percent:>8.1f}{figures.rss_mb:>8.1f}{figures.meter_values:>8.0f}/{figures.expected:<6.0f}")
     if base is not None:
         pairs = [(figures.boot_s, base.boot_s), (figures.start_p50_ms, base.start_p50_ms),
@@ -195,7 +199,7 @@ async def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         baseline = export(options.baseline, Path(folder)) if options.baseline else None
-        print(f"{'':<10}{'boot s':>7}{'p50 ms':>9}{'p99 ms':>9}{'burst ms':>9}{'csms ms':>8}{'cpu %':>8}"
+        print(f"{'':<10}{'boot s':>7}{'p50 ms':>9}{'p99 ms':>9}{'burst ms':>9}{'csms ms':>8}{'cp ms':>8}{'cpu %':>8}"
               f"{'rss MB':>8}  MeterValues" + ("   ratios to the baseline: boot, p50, p99, cpu, rss" if baseline
                                                   else ""))
         for interval in (int(i) for i in options.intervals.split(",")):

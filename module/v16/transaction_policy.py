@@ -66,7 +66,7 @@ class V16TransactionPolicy:
                                                  _CARRY_TRANSACTION_ID)
             log.info("session %s: transactionId %s, %d queued messages rewritten", session_id, transaction_id,
                      rewritten)
-            return True
+            return rewritten > 0  # nothing rewritten: the queue's window of messages in memory is still right
         if message.action == STOP:
             self.store.set_state(session_id, TransactionState.FINISHED)
         return False
