@@ -206,12 +206,11 @@ class TransactionManager:
         if not messages:
             return 0
         await self._queue.enqueue_transactional_many(messages)
-        if context == "Sample.Clock":
+        if context == "Sample.Clock":  # the StopTransaction's share of a clock-aligned sample
             aligned = self._meter_settings().stop_aligned_data
             for connector_id in connector_ids:
                 transaction = self.active.get(connector_id)
-                kept = self.meter_value(connector_id, aligned, context) if transaction is not None else None
-                if kept and transaction is not None:
+                if transaction is not None and (kept := self.meter_value(connector_id, aligned, context)):
                     transaction.stop_data.append(kept)
         return len(messages)
 
