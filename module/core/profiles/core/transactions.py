@@ -222,7 +222,7 @@ class TransactionManager:
         transaction = self.active.get(connector_id)
         if transaction is None:
             return Transactional("MeterValues", payload)
-        payload["transactionId"] = self.wire_id(transaction)
+        payload["transactionId"] = transaction.transaction_id  # the queue's policy puts the current id in
         session_id, reading = transaction.session_id, energy_wh(self.measurements[connector_id].powermeter)
         now = utc_now()
         # A PowerLoss stop must never report less energy than a MeterValues the CSMS already has: the reading
