@@ -6,7 +6,6 @@ import html
 import json
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -146,18 +145,12 @@ class _Row:
     text: str
 
 
-_HEAD = re.compile(r'\[\s*([234])\s*,\s*"([^"\\]*)"')
-"""A frame's message type and a unique id without escapes: read off its start, not parsed (a whole parse per
-logged frame cost as much as the rest of the logging)."""
-
-
 def _frame_head(text: str) -> tuple[int | None, str | None]:
-    head = _HEAD.match(text)
-    if head is not None:
-        return int(head.group(1)), head.group(2)
-    try:  # an unusual frame: parse it whole
+    """Message type and unique id; (None, None) for a frame that is not JSON (the link refuses such frames, and
+    logs them first)."""
+    try:
         value = json.loads(text)
-    except (ValueError, RecursionError):  # the link refuses such frames, and logs them first
+    except (ValueError, RecursionError):
         return None, None
     if isinstance(value, list) and len(value) >= 2 and isinstance(value[1], str):
         return value[0] if isinstance(value[0], int) else None, value[1]
