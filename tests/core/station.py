@@ -521,7 +521,11 @@ def build_charge_point(tmp_path: Path, csms_url: str, clock: Clock, *, connector
     certificate store by `security` (a fresh one in `tmp_path` when None); `config` overlays the base
     ocpp-config.json (section -> key -> value). The link's TLS files are set by `station`."""
     overlay: dict[str, dict[str, Any]] = {"Internal": {"ChargePointId": CP_ID,
-                                                       "CentralSystemURI": csms_url.removesuffix("/")}}
+                                                       "CentralSystemURI": csms_url.removesuffix("/")},
+                                          # the aligned boundaries follow the wall clock, which the manual clock
+                                          # does not move with: left on, a clock-aligned sample would fall at a
+                                          # random moment of a test (near a quarter hour); its tests switch it on
+                                          "Core": {"ClockAlignedDataInterval": 0}}
     for section, keys in (config or {}).items():
         overlay.setdefault(section, {}).update(keys)
     user = write_json(tmp_path / "user-config.json", overlay)

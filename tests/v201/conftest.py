@@ -50,7 +50,10 @@ def shipped_for(csms: LocalCsms) -> dict[str, dict[str, str]]:
     return {"InternalCtrlr/ChargePointId": {"Actual": STATION_ID},
             "InternalCtrlr/NetworkConnectionProfiles": {"Actual": json.dumps(profiles)},
             "OCPPCommCtrlr/RetryBackOffWaitMinimum": {"Actual": "0"},
-            "OCPPCommCtrlr/RetryBackOffRandomRange": {"Actual": "0"}}
+            "OCPPCommCtrlr/RetryBackOffRandomRange": {"Actual": "0"},
+            # the aligned boundaries follow the wall clock, which a test's manual clock does not move with: left
+            # on, a clock-aligned sample would fall at a random moment of a test; the tests of it switch it on
+            "AlignedDataCtrlr/Interval": {"Actual": "0"}}
 
 
 @pytest.fixture
