@@ -33,7 +33,6 @@ BOOT_PAYLOAD = {"chargePointVendor": "Bench", "chargePointModel": "Loopback"}
 
 # --- link -------------------------------------------------------------------------------------------------
 
-DRAIN_RUNS = 5
 HEARTBEAT_RESULT = {"currentTime": "2026-01-01T00:00:00Z"}
 HEARTBEAT_RESULT_TEXT = json.dumps(HEARTBEAT_RESULT)
 _CALL_ID = re.compile(r'\[\s*2\s*,\s*("(?:[^"\\]|\\.)*")')  # the uniqueId of a CALL frame, as a JSON string
@@ -136,6 +135,9 @@ async def link_benchmarks(count: int = 5_000, rounds: int = 3) -> None:
 
 
 # --- queue ------------------------------------------------------------------------------------------------
+
+DRAIN_RUNS = 5  # the drain figure is the median run (the issue asks for the median of 5)
+
 
 class _QueueCsms:
     """Answers every CALL, after `answer_delay` seconds (0: at once; a CSMS on a LAN takes a millisecond or more);
@@ -264,6 +266,7 @@ async def queue_benchmarks() -> None:
               f"{drain['rtt_ms']:.3f} ms); drain of {count:,} MeterValues after reconnect {drain['drain_s']:.2f} s = "
               f"{drain['drain_per_s']:,.0f} msg/s = {drain['drain_vs_bound']:.2f}x the bound (median of {runs}; "
               f"goal >= 0.9x); queue cost {drain['overhead_us']:.0f} us per message")
+
 
 async def main() -> None:
     await link_benchmarks()
