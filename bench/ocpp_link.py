@@ -136,7 +136,7 @@ async def link_benchmarks(count: int = 5_000, rounds: int = 3) -> None:
 
 # --- queue ------------------------------------------------------------------------------------------------
 
-DRAIN_RUNS = 5  # the drain figure is the median run (the issue asks for the median of 5)
+DRAIN_RUNS = 5  # the drain figure is the median of this many runs: one run swings with the machine's load
 
 
 class _QueueCsms:
