@@ -186,7 +186,8 @@ class MessageQueue:
         for message in messages:
             if message.action not in self._transactional:
                 raise ValueError(f"{message.action} is not a transactional action")
-        stored: list[OutboxMessage | None] = []
+        positions: list[int | None] = []
+        added: list[OutboxMessage] = []
         victims: list[OutboxMessage] = []
         with self._db.transaction(durable=False):
             for message in messages:
@@ -194,16 +195,16 @@ class MessageQueue:
                 if message.session_id is not None:
                     linked = self.policy.on_enqueue(message.action, payload, message.session_id)
                     if linked is None:
-                        stored.append(None)
+                        positions.append(None)
                         continue
                     payload = linked
                 if message.with_message is not None:
                     message.with_message()
                 seq = self._outbox.add(Lane.TRANSACTION, message.action, payload, message.session_id)
-                stored.append(OutboxMessage(seq, Lane.TRANSACTION, message.action, payload, message.session_id, 0, 0.0))
-                victims += self._shrink(self._count + len(stored) - stored.count(None) - len(victims))
+                positions.append(seq)
+                added.append(OutboxMessage(seq, Lane.TRANSACTION, message.action, payload, message.session_id, 0, 0.0))
+                victims += self._shrink(self._count + len(added) - len(victims))
         self._stored_through = self._db.last_commit
-        added = [item for item in stored if item is not None]
         self._count += len(added) - len(victims)
         self._after_shrink(victims)
         for item in added:
@@ -213,7 +214,7 @@ class MessageQueue:
                 self._window_covers_tail = False
         if added:
             self._tx_added.set()
-        return [item.seq if item is not None else None for item in stored]
+        return positions
 
     async def send(self, action: str, payload: dict[str, Any], timeout: float | None = None, *,
                    triggered: bool = False) -> dict[str, Any]:
